@@ -1,0 +1,3 @@
+"""Mamori: a privacy policy as running, enforced, provable software."""
+
+__version__ = "0.1.0"

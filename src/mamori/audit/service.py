@@ -1,0 +1,183 @@
+"""Appending to the audit log, and reading its tail.
+
+Every guarded access, every denial and every change appends one entry in
+the same transaction as the work: if the append fails, the work fails.
+After each commit the chain head is also written to a small file next to
+the key file (the checkpoint), so that a log cut short in the database is
+caught by ``verify``. Entries name subjects by their reference and data by
+category; they never hold a personal value.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from mamori.audit.chain import GENESIS, link
+from mamori.db.base import to_utc_text
+from mamori.db.engine import Tx
+from mamori.errors import IntegrityError
+
+_PG_AUDIT_LOCK = 0x6D616D6F  # "mamo": serializes appenders on PostgreSQL
+_SAFE_NAME = re.compile(r"^[A-Za-z0-9_.:@*-]{1,100}$")
+HEAD_RECORD = 160
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    installation: str
+    seq: int
+    hash: bytes
+
+    def encode(self) -> bytes:
+        doc = json.dumps(
+            {"installation": self.installation, "seq": self.seq, "hash": self.hash.hex()}
+        )
+        return doc.encode().ljust(HEAD_RECORD - 1) + b"\n"
+
+    @staticmethod
+    def decode(data: bytes) -> Checkpoint | None:
+        if not data.strip():
+            return None
+        try:
+            doc = json.loads(data)
+            return Checkpoint(str(doc["installation"]), int(doc["seq"]), bytes.fromhex(doc["hash"]))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise IntegrityError(
+                "the audit checkpoint file is malformed", code="checkpoint_malformed"
+            ) from exc
+
+
+def safe_name(value: str) -> str:
+    """An actor or purpose as given, or a placeholder when it could hold anything else."""
+    return value if _SAFE_NAME.match(value) else "<unrecognised>"
+
+
+@dataclass(frozen=True)
+class Entry:
+    actor: str
+    purpose: str
+    action: str
+    subjects: Sequence[str]
+    categories: Iterable[str]
+    outcome: str
+    rule: str
+    detail: dict[str, Any] | None = None
+
+
+class AuditLog:
+    """Appends entries for one installation and keeps its checkpoint file."""
+
+    def __init__(self, *, key: bytes, head_file: Path, installation: str) -> None:
+        self._key = key
+        self.head_file = head_file
+        self.installation = installation
+
+    def append(self, tx: Tx, entry: Entry, *, at: datetime) -> int:
+        """Append one entry to the chain within ``tx``; returns its sequence number."""
+        if tx.is_pg:
+            tx.execute("SELECT pg_advisory_xact_lock(?)", (_PG_AUDIT_LOCK,))
+        last = tx.fetchone("SELECT seq, hash FROM audit_entries ORDER BY seq DESC LIMIT 1")
+        seq, prev = (last[0] + 1, bytes(last[1])) if last else (1, GENESIS)
+        row = (
+            seq,
+            to_utc_text(at),
+            safe_name(entry.actor),
+            safe_name(entry.purpose),
+            entry.action,
+            json.dumps(list(entry.subjects), separators=(",", ":")),
+            json.dumps(sorted(entry.categories), separators=(",", ":")),
+            entry.outcome,
+            entry.rule,
+            json.dumps(
+                entry.detail or {}, separators=(",", ":"), sort_keys=True, ensure_ascii=False
+            ),
+        )
+        digest = link(self._key, prev, row)
+        tx.execute(
+            "INSERT INTO audit_entries (seq, at, actor, purpose, action, subjects, categories,"
+            " outcome, rule, detail, prev, hash) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+            (*row, prev, digest),
+        )
+        if tx.audit_tip is None:
+            tx.after_commit.append(lambda: self._checkpoint_tip(tx))
+        tx.audit_tip = (seq, digest)
+        return seq
+
+    # -- checkpoint file ---------------------------------------------------
+    def _checkpoint_tip(self, tx: Tx) -> None:
+        if tx.audit_tip is not None:
+            self.checkpoint(*tx.audit_tip)
+
+    def checkpoint(self, seq: int, digest: bytes) -> None:
+        """Record the chain head outside the database, never moving it backwards."""
+        fd = os.open(self.head_file, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            current = Checkpoint.decode(os.pread(fd, HEAD_RECORD, 0))
+            if current is None or current.installation != self.installation or current.seq < seq:
+                os.pwrite(fd, Checkpoint(self.installation, seq, digest).encode(), 0)
+        finally:
+            os.close(fd)
+
+    def read_checkpoint(self) -> Checkpoint | None:
+        try:
+            return Checkpoint.decode(self.head_file.read_bytes())
+        except FileNotFoundError:
+            return None
+
+    @property
+    def key(self) -> bytes:
+        return self._key
+
+
+def tail(
+    tx: Tx,
+    *,
+    limit: int = 20,
+    actor: str | None = None,
+    purpose: str | None = None,
+    outcome: str | None = None,
+    subject: str | None = None,
+) -> list[dict[str, Any]]:
+    """The newest entries, newest first, filtered by actor, purpose, outcome or subject."""
+    clauses, params = [], []
+    for column, value in (("actor", actor), ("purpose", purpose), ("outcome", outcome)):
+        if value is not None:
+            clauses.append(f"{column} = ?")
+            params.append(value)
+    if subject is not None:
+        clauses.append("subjects LIKE ?")
+        params.append(f'%"{subject}"%')
+    where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+    rows = tx.fetchall(
+        "SELECT seq, at, actor, purpose, action, subjects, categories, outcome, rule, detail"
+        f" FROM audit_entries {where} ORDER BY seq DESC LIMIT ?",
+        (*params, limit),
+    )
+    keys = (
+        "seq",
+        "at",
+        "actor",
+        "purpose",
+        "action",
+        "subjects",
+        "categories",
+        "outcome",
+        "rule",
+        "detail",
+    )
+    out = []
+    for row in rows:
+        item = dict(zip(keys, row, strict=True))
+        for name in ("subjects", "categories", "detail"):
+            item[name] = json.loads(item[name])
+        out.append(item)
+    return out

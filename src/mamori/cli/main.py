@@ -1,0 +1,76 @@
+"""The ``mamori`` command: mounts each domain's commands, plus init and demo."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from mamori.audit.commands import app as audit_app
+from mamori.cli.common import JsonOpt, console, emit, handle_errors, operator
+from mamori.config import load_settings
+from mamori.consents.commands import app as consents_app
+from mamori.demo import EXAMPLE_POLICY, run_demo
+from mamori.install import initialise
+from mamori.policy.commands import app as policy_app
+from mamori.staff.commands import app as staff_app
+from mamori.subjects.commands import app as subjects_app
+
+app = typer.Typer(
+    name="mamori",
+    help="Mamori: a privacy policy as running, enforced, provable software.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(policy_app, name="policy")
+app.add_typer(staff_app, name="staff")
+app.add_typer(subjects_app, name="subjects")
+app.add_typer(consents_app, name="consents")
+app.add_typer(audit_app, name="audit")
+
+
+@app.command("init")
+@handle_errors
+def init(
+    policy: Annotated[
+        Path, typer.Option(help="The policy file to run; the QualitySoft example by default.")
+    ] = EXAMPLE_POLICY,
+    as_json: JsonOpt = False,
+) -> None:
+    """Create a Mamori home: key file, database, policy and audit log."""
+    settings = load_settings()
+    installation = initialise(settings, policy_source=policy, by=operator())
+    data = {
+        "home": str(settings.home),
+        "installation": installation,
+        "key_file": str(settings.key_file),
+    }
+    emit(
+        data,
+        as_json=as_json,
+        render=lambda d: console.print(
+            f"initialised Mamori in {d['home']}\n"
+            f"key file: {d['key_file']} (owner-only; back it up apart from the database)\n"
+            "next: mamori staff add NAME --role privacy_officer, then mamori policy publish --actor NAME"
+        ),
+    )
+
+
+@app.command("demo")
+@handle_errors
+def demo(
+    people: Annotated[
+        int, typer.Option(min=10, max=2_000_000, help="How many synthetic people.")
+    ] = 10_000,
+    home: Annotated[Path, typer.Option(help="Where to build the demo home (replaced).")] = Path(
+        "mamori-demo"
+    ),
+    seed: Annotated[int, typer.Option(help="Seed for the synthetic population.")] = 2009,
+) -> None:
+    """Build a fresh demo home with the QualitySoft policy and a synthetic population, then tour it."""
+    run_demo(home=home, people=people, seed=seed)
+
+
+def run() -> None:
+    app()

@@ -1,0 +1,46 @@
+"""Where Mamori keeps its things, read once from the environment.
+
+``MAMORI_HOME`` (default ``./mamori-data``) holds the SQLite database, the key
+file, the audit head and the active policy file. ``MAMORI_DATABASE_URL``
+points the registry at PostgreSQL instead; ``MAMORI_KEYS`` carries the key
+file's content for hosts that keep secrets in the environment;
+``MAMORI_KEY_FILE`` and ``MAMORI_POLICY`` move those two files elsewhere.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path
+    database_url: str
+    key_file: Path
+    keys_env: str | None = field(default=None, repr=False)
+    policy_file: Path = Path()
+    audit_head_file: Path = Path()
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+def load_settings(env: dict[str, str] | None = None) -> Settings:
+    """Read the settings from ``env`` (the process environment by default)."""
+    env = dict(os.environ) if env is None else env
+    home = Path(env.get("MAMORI_HOME") or "mamori-data").absolute()
+    database_url = env.get("MAMORI_DATABASE_URL") or f"sqlite:///{home / 'mamori.db'}"
+    if database_url.startswith("postgresql://"):
+        database_url = "postgresql+psycopg://" + database_url.removeprefix("postgresql://")
+    key_file = Path(env.get("MAMORI_KEY_FILE") or home / "mamori.key")
+    return Settings(
+        home=home,
+        database_url=database_url,
+        key_file=key_file,
+        keys_env=env.get("MAMORI_KEYS") or None,
+        policy_file=Path(env.get("MAMORI_POLICY") or home / "policy.yaml"),
+        audit_head_file=key_file.parent / "audit.head",
+    )

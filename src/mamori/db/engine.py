@@ -1,0 +1,163 @@
+"""Engines, held connections and the unit of work.
+
+The edge (a CLI command, an HTTP request, a job) owns the transaction: it
+opens a ``Tx`` with ``Database.transaction()`` or ``Handle.transaction()`` and
+the block commits or rolls back. Services only execute statements on it.
+
+Transactions are begun and ended with plain SQL on a driver connection in
+autocommit mode. That costs a few microseconds instead of SQLAlchemy's
+tens, which matters on the guarded-read path, and it lets SQLite take its
+write lock at ``BEGIN IMMEDIATE`` so that two writers never meet halfway.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.pool import ConnectionPoolEntry
+
+from mamori.errors import ConfigError, StorageError
+
+
+def _sqlite_on_connect(dbapi_conn: Any, _record: ConnectionPoolEntry) -> None:
+    dbapi_conn.isolation_level = None
+    cursor = dbapi_conn.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+def make_engine(url: str, *, create_missing: bool = False) -> Engine:
+    """An engine for ``url``; a SQLite file must exist unless ``create_missing``."""
+    if url.startswith("sqlite"):
+        path = url.split(":///", 1)[-1]
+        if path and path != ":memory:" and not create_missing and not Path(path).exists():
+            raise ConfigError(
+                f"there is no Mamori database at {path}: run 'mamori init' first",
+                code="database_missing",
+            )
+        engine = create_engine(url, connect_args={"check_same_thread": False})
+        event.listen(engine, "connect", _sqlite_on_connect)
+        return engine
+    return create_engine(url, pool_pre_ping=True, isolation_level="AUTOCOMMIT")
+
+
+@cache
+def _pg_sql(sql: str) -> str:
+    return sql.replace("%", "%%").replace("?", "%s")
+
+
+class Tx:
+    """One unit of work: a transaction on a held connection.
+
+    ``execute`` runs raw SQL written with ``?`` placeholders on either
+    database; ``core`` runs SQLAlchemy Core statements in the same
+    transaction. ``after_commit`` callbacks run once the commit succeeded.
+    """
+
+    def __init__(self, conn: Connection, *, is_pg: bool) -> None:
+        self.core = conn
+        self.is_pg = is_pg
+        driver = conn.connection.driver_connection
+        assert driver is not None
+        self.raw: Any = driver
+        self._cursor = self.raw.cursor()
+        self.after_commit: list[Callable[[], None]] = []
+        self.audit_tip: tuple[int, bytes] | None = None
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        if self.is_pg:
+            sql = _pg_sql(sql)
+        self._cursor.execute(sql, params)
+        return self._cursor
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        if self.is_pg:
+            sql = _pg_sql(sql)
+        self._cursor.executemany(sql, rows)
+
+    def fetchone(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        return self.execute(sql, params).fetchone()
+
+    def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        return list(self.execute(sql, params).fetchall())
+
+
+class Handle:
+    """A connection held by one worker for many short transactions."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.is_pg = conn.dialect.name == "postgresql"
+        self._begin = "BEGIN" if self.is_pg else "BEGIN IMMEDIATE"
+
+    @contextmanager
+    def transaction(self) -> Iterator[Tx]:
+        tx = Tx(self.conn, is_pg=self.is_pg)
+        try:
+            tx.raw.execute(self._begin)
+        except (sqlite3.Error, SQLAlchemyError, OSError) as exc:
+            raise StorageError("the database could not start a transaction") from exc
+        try:
+            yield tx
+        except BaseException as exc:
+            # A refusal by the guard is decided before any write and leaves
+            # only its audit entry behind, which must be kept.
+            if getattr(exc, "keeps_audit_entry", False):
+                self._commit(tx)
+            else:
+                tx.raw.rollback()
+            raise
+        self._commit(tx)
+
+    @staticmethod
+    def _commit(tx: Tx) -> None:
+        try:
+            tx.raw.commit()
+        except (sqlite3.Error, SQLAlchemyError, OSError) as exc:
+            raise StorageError("the database refused to commit") from exc
+        for callback in tx.after_commit:
+            callback()
+
+
+class Database:
+    """The registry's database: an engine and the way to open work on it."""
+
+    def __init__(self, url: str, *, create_missing: bool = False) -> None:
+        self.url = url
+        self.engine = make_engine(url, create_missing=create_missing)
+        self.is_pg = self.engine.dialect.name == "postgresql"
+
+    @contextmanager
+    def connect(self) -> Iterator[Handle]:
+        try:
+            conn = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        except OperationalError as exc:
+            raise StorageError(
+                "the database is not reachable; check MAMORI_DATABASE_URL and that it is running",
+                code="database_unreachable",
+            ) from exc
+        with conn:
+            yield Handle(conn)
+
+    @contextmanager
+    def transaction(self) -> Iterator[Tx]:
+        with self.connect() as handle, handle.transaction() as tx:
+            yield tx
+
+    def has_table(self, name: str) -> bool:
+        with self.engine.connect() as conn:
+            return inspect(conn).has_table(name)
+
+    def dispose(self) -> None:
+        self.engine.dispose()

@@ -1,0 +1,21 @@
+"""Imports every domain's tables so that metadata and migrations see them all."""
+
+from mamori.audit.models import AuditEntry
+from mamori.consents.models import ConsentEvent
+from mamori.db.base import Base
+from mamori.db.meta import InstallationFact
+from mamori.policy.models import NoticeVersion
+from mamori.staff.models import StaffAccount
+from mamori.subjects.models import BlindIndex, Subject, ValueHistory
+
+__all__ = [
+    "AuditEntry",
+    "Base",
+    "BlindIndex",
+    "ConsentEvent",
+    "InstallationFact",
+    "NoticeVersion",
+    "StaffAccount",
+    "Subject",
+    "ValueHistory",
+]

@@ -1,0 +1,106 @@
+"""The one exception tree of Mamori.
+
+Every error a user can cause is a ``MamoriError`` with a stable ``code`` (used by
+the CLI's exit message and, later, by the HTTP problem documents), an HTTP-like
+``status`` and a one-sentence ``message`` in plain words. Messages never carry a
+personal value: they name fields, categories, purposes and ids, never what a
+person typed.
+
+    MamoriError
+    ├── ConfigError            home, key file or database missing or unusable
+    │   └── KeyFileError       key file absent, unreadable, too open, malformed
+    ├── PolicyError            the policy file is malformed (carries every problem)
+    ├── NotFound               an id that names nothing
+    ├── ValidationFailed       a value fails its category's validator
+    ├── Conflict               the request contradicts the stored state
+    ├── Denied                 the guard refused (see ``mamori.guard.errors``)
+    ├── IntegrityError         sealed data does not open, the audit chain is broken
+    └── StorageError           the database refused or is unreachable
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class MamoriError(Exception):
+    """Base of every error Mamori raises on purpose."""
+
+    code = "mamori_error"
+    status = 500
+
+    def __init__(self, message: str, *, code: str | None = None, **fields: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+        self.fields = fields
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready description: code, message and the extra fields."""
+        return {"code": self.code, "message": self.message, **self.fields}
+
+
+class ConfigError(MamoriError):
+    code = "config_error"
+    status = 503
+
+
+class KeyFileError(ConfigError):
+    code = "key_file_error"
+
+
+class PolicyError(MamoriError):
+    """The policy file has problems; ``problems`` lists every one of them."""
+
+    code = "policy_invalid"
+    status = 422
+
+    def __init__(self, message: str, *, problems: list[Any] | None = None) -> None:
+        super().__init__(message)
+        self.problems = list(problems or [])
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "code": self.code,
+            "message": self.message,
+            "problems": [p.to_dict() if hasattr(p, "to_dict") else str(p) for p in self.problems],
+        }
+
+
+class NotFound(MamoriError):
+    code = "not_found"
+    status = 404
+
+
+class ValidationFailed(MamoriError):
+    code = "validation_failed"
+    status = 422
+
+
+class Conflict(MamoriError):
+    code = "conflict"
+    status = 409
+
+
+class Denied(MamoriError):
+    """The guard refused an access; ``rule`` names the rule that failed."""
+
+    code = "access_denied"
+    status = 403
+    # The unit of work commits the refusal's audit entry instead of rolling back.
+    keeps_audit_entry = True
+
+    def __init__(self, message: str, *, rule: str, **fields: Any) -> None:
+        super().__init__(message, rule=rule, **fields)
+        self.rule = rule
+
+
+class IntegrityError(MamoriError):
+    code = "integrity_error"
+    status = 500
+
+
+class StorageError(MamoriError):
+    code = "storage_error"
+    status = 503

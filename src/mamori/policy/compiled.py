@@ -1,0 +1,120 @@
+"""The policy as the guard consults it: indexed once, looked up in O(1).
+
+Built from a validated ``Policy`` plus the system purposes. Nothing here
+decides an access; it only answers questions about what the policy says.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from mamori.errors import NotFound
+from mamori.policy.schemas import (
+    Action,
+    Channel,
+    DataCategory,
+    LegalBasis,
+    Policy,
+    Purpose,
+    Role,
+)
+from mamori.policy.system import ALL_CATEGORIES, SYSTEM_PURPOSES
+
+
+@dataclass(frozen=True)
+class PurposeRule:
+    """What the guard needs to know about one purpose."""
+
+    key: str
+    categories: frozenset[str] | None  # None: every category (system purposes)
+    needs_consent: bool
+    retention: timedelta
+    third_party_provision: bool
+    system: bool
+
+
+@dataclass
+class CompiledPolicy:
+    source: Policy
+    purposes: dict[str, Purpose] = field(default_factory=dict)
+    rules: dict[str, PurposeRule] = field(default_factory=dict)
+    categories: dict[str, DataCategory] = field(default_factory=dict)
+    channels: dict[str, Channel] = field(default_factory=dict)
+    roles: dict[str, Role] = field(default_factory=dict)
+    special_care: frozenset[str] = frozenset()
+    # (role, purpose) -> actions the role may take for that purpose
+    permissions: dict[tuple[str, str], frozenset[Action]] = field(default_factory=dict)
+
+    @classmethod
+    def build(cls, policy: Policy) -> CompiledPolicy:
+        compiled = cls(source=policy)
+        compiled.categories = {c.key: c for c in policy.data_categories}
+        compiled.special_care = frozenset(
+            k for k, c in compiled.categories.items() if c.special_care
+        )
+        compiled.purposes = {**{p.key: p for p in policy.purposes}, **SYSTEM_PURPOSES}
+        compiled.rules = {k: _rule(p) for k, p in compiled.purposes.items()}
+        compiled.channels = {c.key: c for c in policy.channels}
+        compiled.roles = {r.key: r for r in policy.roles}
+        for role in policy.roles:
+            for permission in role.permissions:
+                for purpose in permission.purposes:
+                    key = (role.key, purpose)
+                    actions = compiled.permissions.get(key, frozenset())
+                    compiled.permissions[key] = actions | frozenset(permission.actions)
+        return compiled
+
+    def purpose(self, key: str) -> Purpose:
+        try:
+            return self.purposes[key]
+        except KeyError:
+            raise NotFound(
+                f"the policy declares no purpose '{key}'", code="unknown_purpose"
+            ) from None
+
+    def channel(self, key: str) -> Channel:
+        try:
+            return self.channels[key]
+        except KeyError:
+            raise NotFound(
+                f"the policy declares no channel '{key}'", code="unknown_channel"
+            ) from None
+
+    def category(self, key: str) -> DataCategory:
+        try:
+            return self.categories[key]
+        except KeyError:
+            raise NotFound(
+                f"the policy declares no data category '{key}'", code="unknown_category"
+            ) from None
+
+    def actions_for(self, roles: tuple[str, ...], purpose: str) -> frozenset[Action]:
+        allowed: frozenset[Action] = frozenset()
+        for role in roles:
+            allowed |= self.permissions.get((role, purpose), frozenset())
+        return allowed
+
+    def purposes_for(self, roles: tuple[str, ...]) -> list[str]:
+        """The purposes any of ``roles`` may use, for messages that say what is possible."""
+        return sorted({p for (r, p) in self.permissions if r in roles})
+
+    def categories_of(self, purpose: str) -> frozenset[str]:
+        rule = self.rules[purpose]
+        return frozenset(self.categories) if rule.categories is None else rule.categories
+
+    def lookup_categories(self) -> list[DataCategory]:
+        return [c for c in self.categories.values() if c.lookup]
+
+
+def _rule(purpose: Purpose) -> PurposeRule:
+    system = purpose.key in SYSTEM_PURPOSES
+    everything = ALL_CATEGORIES in purpose.categories
+    return PurposeRule(
+        key=purpose.key,
+        categories=None if everything else frozenset(purpose.categories),
+        needs_consent=purpose.legal_basis is LegalBasis.CONSENT,
+        retention=purpose.retention_period,
+        third_party_provision=purpose.third_party_provision,
+        system=system,
+    )

@@ -1,0 +1,177 @@
+"""The shape of a policy file, as validated pydantic models.
+
+The policy file is the single source of truth for purposes, data categories,
+channels, subject kinds and staff roles. These models only describe shapes and
+the checks that need one field at a time; cross-references (a role naming an
+unknown purpose, a purpose using an undeclared category) are checked by
+``mamori.policy.loader`` so that every problem is reported with its line.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+KEY_PATTERN = r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$"
+Key = Annotated[str, Field(pattern=KEY_PATTERN, min_length=1, max_length=100)]
+
+_DURATION = re.compile(r"^P(?:(?P<y>\d+)Y)?(?:(?P<m>\d+)M)?(?:(?P<d>\d+)D)?$")
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Text(Strict):
+    """A text in Japanese and English; both are required."""
+
+    ja: Annotated[str, Field(min_length=1)]
+    en: Annotated[str, Field(min_length=1)]
+
+
+class LegalBasis(StrEnum):
+    CONSENT = "consent"
+    CONTRACT = "contract"
+    LEGAL_OBLIGATION = "legal_obligation"
+    LEGITIMATE_INTEREST = "legitimate_interest"
+
+
+class Action(StrEnum):
+    READ = "read"
+    WRITE = "write"
+    EXPORT = "export"
+    PROVIDE = "provide"
+
+
+class Validator(StrEnum):
+    """How values of a category are checked and normalized."""
+
+    TEXT = "text"
+    EMAIL = "email"
+    PHONE = "phone"
+    POSTAL_CODE = "postal_code"
+    PREFECTURE = "prefecture"
+    KANA = "kana"
+    DATE = "date"
+    URL = "url"
+    NUMBER = "number"
+    COORDINATES = "coordinates"
+
+
+def parse_duration(value: str) -> timedelta:
+    """Turn an ISO-8601 period of years, months and days into a timedelta.
+
+    Years count 365 days and months 30, which errs towards keeping data a day or
+    two longer than a calendar would, never shorter.
+    """
+    match = _DURATION.match(value)
+    if not match or not any(match.groupdict().values()):
+        raise ValueError(f"'{value}' is not a period like P3Y, P6M or P90D")
+    parts = {k: int(v) for k, v in match.groupdict().items() if v}
+    return timedelta(days=parts.get("y", 0) * 365 + parts.get("m", 0) * 30 + parts.get("d", 0))
+
+
+class Officer(Strict):
+    name: Text
+    department: Text
+
+
+class Contact(Strict):
+    department: Text
+    phone: str
+    email: str | None = None
+
+
+class BusinessHours(Strict):
+    open: Annotated[str, Field(pattern=r"^\d{2}:\d{2}$")] = "09:00"
+    close: Annotated[str, Field(pattern=r"^\d{2}:\d{2}$")] = "18:00"
+    weekdays: list[Annotated[int, Field(ge=0, le=6)]] = [0, 1, 2, 3, 4]
+    year_end_closure: bool = True
+
+
+class Company(Strict):
+    name: Text
+    address: Text
+    representative: Text
+    privacy_officer: Officer
+    contact: Contact
+    timezone: str = "Asia/Tokyo"
+    business_hours: BusinessHours = BusinessHours()
+    holidays: list[date] = []
+
+
+class DataCategory(Strict):
+    """A kind of personal data: a fideslang key, or one of Mamori's extensions."""
+
+    key: Key
+    title: Text
+    validator: Validator = Validator.TEXT
+    lookup: bool = False
+    special_care: bool = False
+    extends: Key | None = None
+
+
+class Purpose(Strict):
+    key: Key
+    title: Text
+    description: Text
+    legal_basis: LegalBasis
+    data_use: Key
+    categories: list[Key]
+    retention: str
+    profiling: bool = False
+    third_party_provision: bool = False
+    foreign_transfer: bool = False
+
+    @field_validator("retention")
+    @classmethod
+    def _retention_is_a_period(cls, value: str) -> str:
+        parse_duration(value)
+        return value
+
+    @property
+    def retention_period(self) -> timedelta:
+        return parse_duration(self.retention)
+
+
+class Channel(Strict):
+    key: Key
+    title: Text
+    subject_kind: Key
+    purposes: list[Key]
+    method: Annotated[str, Field(min_length=1)] = "form"
+
+
+class SubjectKind(Strict):
+    key: Key
+    title: Text
+
+
+class Permission(Strict):
+    purposes: list[Key]
+    actions: list[Action]
+
+
+class Role(Strict):
+    key: Key
+    title: Text
+    permissions: list[Permission] = []
+    privileged: bool = False
+    auditor: bool = False
+    admin: bool = False
+
+
+class Policy(Strict):
+    """A whole policy file."""
+
+    version: Annotated[int, Field(ge=1)] = 1
+    company: Company
+    subject_kinds: list[SubjectKind]
+    data_categories: list[DataCategory]
+    purposes: list[Purpose]
+    channels: list[Channel]
+    roles: list[Role]

@@ -1,0 +1,142 @@
+"""Rows of the registry, read and written with plain SQL on the hot paths.
+
+Only the subjects domain reads or writes these tables. The row holds no
+plaintext: sealed values (a msgpack map of category → sealed bytes), the
+wrapped data key, and non-personal metadata as JSON.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import secrets
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import msgpack
+
+from mamori.crypto.vault import WrappedKey
+from mamori.db.engine import Tx
+from mamori.errors import NotFound
+from mamori.guard.rules import SubjectFacts
+
+COLUMNS = (
+    "id, ref, kind, channel, created_at, kek_version, key_version, wrapped_key, sealed,"
+    " meta, consents, suspended, erased_at"
+)
+SELECT_BY_REF = f"SELECT {COLUMNS} FROM subjects WHERE ref = ?"
+INSERT = (
+    "INSERT INTO subjects (ref, kind, channel, created_at, updated_at, kek_version, key_version,"
+    " wrapped_key, sealed, meta, consents, suspended) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"
+)
+
+
+def new_ref() -> str:
+    """A public subject reference: 80 random bits, not derived from anything personal."""
+    return "s" + base64.b32encode(secrets.token_bytes(10)).decode().lower()
+
+
+@dataclass(slots=True)
+class SubjectRow:
+    id: int
+    ref: str
+    kind: str
+    channel: str
+    created_at: str
+    kek_version: int | None
+    key_version: int | None
+    wrapped_key: bytes | None
+    sealed: bytes | None
+    meta: dict[str, list[Any]]
+    consents: dict[str, list[int]]
+    suspended: list[str]
+    erased_at: str | None
+
+    @classmethod
+    def from_db(cls, row: Sequence[Any]) -> SubjectRow:
+        return cls(
+            row[0],
+            row[1],
+            row[2],
+            row[3],
+            row[4],
+            row[5],
+            row[6],
+            None if row[7] is None else bytes(row[7]),
+            None if row[8] is None else bytes(row[8]),
+            json.loads(row[9]),
+            json.loads(row[10]),
+            json.loads(row[11]),
+            row[12],
+        )
+
+    def facts(self) -> SubjectFacts:
+        return SubjectFacts(
+            self.ref, self.consents, self.suspended, self.erased_at is not None, self.meta
+        )
+
+    def wrapped(self) -> WrappedKey:
+        if self.wrapped_key is None or self.kek_version is None:
+            raise NotFound(f"subject {self.ref} was erased", code="subject_erased")
+        return WrappedKey(self.kek_version, self.wrapped_key)
+
+    def sealed_values(self) -> dict[str, bytes]:
+        return {} if self.sealed is None else msgpack.unpackb(self.sealed)
+
+
+def load(tx: Tx, ref: str, *, for_update: bool = False) -> SubjectRow:
+    sql = SELECT_BY_REF + (" FOR UPDATE" if for_update and tx.is_pg else "")
+    row = tx.fetchone(sql, (ref,))
+    if row is None:
+        raise NotFound(f"there is no subject {ref}", code="unknown_subject")
+    return SubjectRow.from_db(row)
+
+
+def load_many(tx: Tx, refs: Sequence[str]) -> list[SubjectRow]:
+    """Rows for ``refs`` in the order given; unknown refs are left out."""
+    found: dict[str, SubjectRow] = {}
+    for start in range(0, len(refs), 500):
+        chunk = refs[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        for row in tx.fetchall(f"SELECT {COLUMNS} FROM subjects WHERE ref IN ({marks})", chunk):
+            found[row[1]] = SubjectRow.from_db(row)
+    return [found[r] for r in refs if r in found]
+
+
+def insert_rows(tx: Tx, rows: Sequence[Sequence[Any]]) -> dict[str, int]:
+    """Insert subject rows (``INSERT`` column order); returns ref → id."""
+    tx.executemany(INSERT, rows)
+    refs = [r[0] for r in rows]
+    ids: dict[str, int] = {}
+    for start in range(0, len(refs), 500):
+        chunk = refs[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        for sid, ref in tx.fetchall(f"SELECT id, ref FROM subjects WHERE ref IN ({marks})", chunk):
+            ids[ref] = sid
+    return ids
+
+
+def pack(sealed: dict[str, bytes]) -> bytes:
+    return msgpack.packb(sealed)  # type: ignore[no-any-return]
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def insert_blind(tx: Tx, rows: Iterable[tuple[int, str, int, bytes]]) -> None:
+    tx.executemany(
+        "INSERT INTO blind_indexes (subject_id, category, key_version, digest) VALUES (?,?,?,?)",
+        list(rows),
+    )
+
+
+def refs_by_digests(tx: Tx, category: str, digests: Sequence[bytes]) -> list[str]:
+    marks = ",".join("?" * len(digests))
+    rows = tx.fetchall(
+        "SELECT DISTINCT s.ref FROM blind_indexes b JOIN subjects s ON s.id = b.subject_id"
+        f" WHERE b.digest IN ({marks}) AND b.category = ? ORDER BY s.ref",
+        (*digests, category),
+    )
+    return [r[0] for r in rows]
