@@ -48,6 +48,7 @@ class Population:
     def __init__(self, seed: int = 2009, pool: int = 3000) -> None:
         fake = Faker("ja_JP")
         fake.seed_instance(seed)
+        self._seed = seed
         self._rng = random.Random(seed)
         self._names = [(fake.name(), fake.kana_name()) for _ in range(pool)]
         self._companies = [fake.company() for _ in range(max(50, pool // 20))]
@@ -59,7 +60,8 @@ class Population:
         self._postal = _postal_pool()
 
     def person(self, n: int) -> Person:
-        rng = self._rng
+        """Person number ``n``: the same for the same seed, whatever was drawn before."""
+        rng = random.Random(self._seed * 1_000_003 + n)
         name, kana = rng.choice(self._names)
         code, prefecture, municipality = rng.choice(self._postal)
         values = {

@@ -50,6 +50,12 @@ SYSTEM_PURPOSES: dict[str, Purpose] = {
             "essential.legal_obligation",
         ),
         _system(
+            "dsr.cessation",
+            "利用停止・第三者提供の停止",
+            "Cessation of use or of provision",
+            "essential.legal_obligation",
+        ),
+        _system(
             "dsr.notification",
             "利用目的の通知",
             "Notification of purposes",

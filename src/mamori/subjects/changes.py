@@ -22,7 +22,7 @@ from mamori.policy.schemas import Action
 from mamori.runtime import Runtime
 from mamori.subjects import store
 from mamori.subjects.service import normalize_values
-from mamori.subjects.validation import lookup_key
+from mamori.subjects.validation import lookup_key_of_normalized
 
 CESSATION = "dsr.cessation"
 ERASURE = "dsr.erasure"
@@ -110,7 +110,7 @@ def _reindex(tx: Tx, rt: Runtime, subject_id: int, values: Mapping[str, str]) ->
                 (subject_id, spec.key),
             )
             digest = rt.vault.blind_digest(
-                spec.key, lookup_key(spec.validator, values[spec.key]), version
+                spec.key, lookup_key_of_normalized(spec.validator, values[spec.key]), version
             )
             store.insert_blind(tx, [(subject_id, spec.key, version, digest)])
 

@@ -26,7 +26,7 @@ from mamori.policy.schemas import Action, Channel
 from mamori.runtime import Runtime
 from mamori.subjects import store
 from mamori.subjects.service import normalize_values
-from mamori.subjects.validation import lookup_key
+from mamori.subjects.validation import lookup_key_of_normalized
 
 FIRST_KEY_VERSION = 1
 
@@ -41,7 +41,11 @@ class Registration:
 @dataclass
 class BatchProblem:
     index: int
-    message: str
+    messages: list[str]
+
+    @property
+    def message(self) -> str:
+        return "; ".join(self.messages)
 
 
 @dataclass
@@ -61,8 +65,19 @@ def register(
     registration: Registration,
 ) -> str:
     """Register one subject; returns its reference."""
-    return register_many(
-        tx, rt, actor=actor, channel=channel, purpose=purpose, records=[registration]
+    spec = rt.policy.channel(channel)
+    prepared = prepare(rt, spec, [registration])
+    if prepared.problems:
+        problems = prepared.problems[0].messages
+        raise ValidationFailed("; ".join(problems), problems=problems)
+    return write_batch(
+        tx,
+        rt,
+        actor=actor,
+        channel=spec,
+        purpose=purpose,
+        prepared=prepared,
+        records=[registration],
     )[0]
 
 
@@ -75,7 +90,9 @@ def prepare(rt: Runtime, channel: Channel, records: Sequence[Registration]) -> P
             prepared.values.append(normalize_values(rt, record.values))
             prepared.refs.append(store.new_ref())
         except ValidationFailed as exc:
-            prepared.problems.append(BatchProblem(index, exc.message))
+            prepared.problems.append(
+                BatchProblem(index, exc.fields.get("problems") or [exc.message])
+            )
     return prepared
 
 
@@ -211,7 +228,7 @@ def _blind_rows(
         for category, validator in lookups:
             if category in values:
                 digest = rt.vault.blind_digest(
-                    category, lookup_key(validator, values[category]), version
+                    category, lookup_key_of_normalized(validator, values[category]), version
                 )
                 out.append((ids[ref], category, version, digest))
     return out
