@@ -59,7 +59,7 @@ def requests(draw: st.DrawFn) -> tuple[Actor, str, Action, list[str], list[Subje
         purpose = draw(st.sampled_from([*sorted(p.purposes), "no_such_purpose"]))
         action = draw(st.sampled_from(list(Action)))
     actor = Actor("someone", roles, active=bool(draw(_mostly(True, st.just(False)))))
-    pool = sorted(p.categories) + ["user.unknown_thing"]
+    pool = [*sorted(p.categories), "user.unknown_thing"]
     if purpose in p.rules and p.rules[purpose].categories is not None:
         pool = sorted(p.rules[purpose].categories) * 20 + pool  # mostly in scope
     categories = draw(st.lists(st.sampled_from(pool), max_size=4, unique=True))

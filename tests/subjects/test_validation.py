@@ -189,10 +189,16 @@ def test_tomorrow_is_the_future_and_today_is_not() -> None:
 def test_arbitrary_text_is_normalized_or_refused_with_a_known_message(
     validator: Validator, raw: str
 ) -> None:
+    message = _refusal(validator, raw)
+    assert message is None or (validator, message) in KNOWN_MESSAGES
+
+
+def _refusal(validator: Validator, raw: str) -> str | None:
     try:
         normalize(validator, raw, category=CATEGORY)
     except ValidationFailed as error:
-        assert (validator, error.message) in KNOWN_MESSAGES
+        return error.message
+    return None
 
 
 # Idempotence: normalizing a stored value gives it back unchanged.
