@@ -19,12 +19,13 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from mamori import boot
 from mamori.config import Settings, load_settings
 from mamori.demo import EXAMPLE_POLICY
 from mamori.guard.rules import Actor
 from mamori.install import initialise
 from mamori.policy import service as notices
-from mamori.runtime import Runtime, open_runtime
+from mamori.runtime import Runtime
 from mamori.staff import service as staff
 
 PG_ADMIN = os.environ.get("MAMORI_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -91,7 +92,7 @@ def clock() -> Clock:
 def bare_rt(settings: Settings, clock: Clock) -> Iterator[Runtime]:
     """An initialised home with the example policy, nothing published yet."""
     initialise(settings, policy_source=EXAMPLE_POLICY, by="cli:test")
-    rt = open_runtime(settings, clock=clock)
+    rt = boot.start(settings, clock=clock)
     yield rt
     rt.close()
 

@@ -22,6 +22,7 @@ class Settings:
     keys_env: str | None = field(default=None, repr=False)
     policy_file: Path = Path()
     audit_head_file: Path = Path()
+    erasure_ledger_file: Path = Path()
 
     @property
     def is_sqlite(self) -> bool:
@@ -43,4 +44,5 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         keys_env=env.get("MAMORI_KEYS") or None,
         policy_file=Path(env.get("MAMORI_POLICY") or home / "policy.yaml"),
         audit_head_file=key_file.parent / "audit.head",
+        erasure_ledger_file=key_file.parent / "erasures.ledger",
     )

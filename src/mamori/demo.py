@@ -18,6 +18,7 @@ from rich.panel import Panel
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from mamori import boot
 from mamori.audit.service import tail
 from mamori.audit.verify import verify
 from mamori.config import Settings, load_settings
@@ -26,7 +27,7 @@ from mamori.errors import ConfigError, Denied
 from mamori.guard.rules import Actor
 from mamori.install import initialise
 from mamori.policy import service as notices
-from mamori.runtime import Runtime, open_runtime
+from mamori.runtime import Runtime
 from mamori.staff import service as staff
 from mamori.subjects import changes, service
 from mamori.subjects.intake import Registration, register_many
@@ -118,7 +119,7 @@ def run_demo(*, home: Path, people: int, seed: int) -> None:
         Panel.fit("Mamori demo: QualitySoft Corporation's privacy policy, running", style="bold")
     )
     settings = _fresh_home(home)
-    rt = open_runtime(settings)
+    rt = boot.start(settings)
     try:
         with rt.db.transaction() as tx:
             for handle, role in STAFF.items():

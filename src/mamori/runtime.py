@@ -14,6 +14,7 @@ from datetime import datetime
 from mamori.audit.service import AuditLog
 from mamori.config import Settings
 from mamori.crypto.keys import KeyMaterial, parse, read_key_file
+from mamori.crypto.ledger import ErasureLedger
 from mamori.crypto.vault import Vault
 from mamori.db.base import utc_now
 from mamori.db.engine import Database
@@ -31,6 +32,7 @@ class Runtime:
     vault: Vault
     audit: AuditLog
     installation: str
+    ledger: ErasureLedger
     clock: Callable[[], datetime] = field(default=utc_now)
 
     def now(self) -> datetime:
@@ -57,7 +59,8 @@ def open_runtime(settings: Settings, *, clock: Callable[[], datetime] = utc_now)
         db.dispose()
         raise
     audit = AuditLog(key=keys.audit, head_file=settings.audit_head_file, installation=installation)
-    return Runtime(settings, db, policy, Vault(keys), audit, installation, clock)
+    ledger = ErasureLedger(settings.erasure_ledger_file)
+    return Runtime(settings, db, policy, Vault(keys), audit, installation, ledger, clock)
 
 
 def _installation_id(db: Database) -> str:

@@ -288,3 +288,50 @@ def test_a_batch_is_one_decision_and_one_entry(rt: Runtime) -> None:
         )
     assert len(views) == 50 and [r.rule for r in refused] == ["unknown_subject"]
     assert len(audit_rows(rt)) == before + 2
+
+
+def test_an_erasure_survives_a_restore_of_an_older_backup(rt: Runtime) -> None:
+    from mamori import boot
+
+    ref, _ = add_customer(rt)
+    backup = _snapshot(rt)
+    with rt.db.transaction() as tx:
+        changes.shred(tx, rt, actor=actor("officer"), ref=ref)
+    _restore(rt, backup)
+    with rt.db.transaction() as tx:  # the restored database holds the key again...
+        assert tx.fetchone("SELECT wrapped_key FROM subjects WHERE ref = ?", (ref,))[0] is not None
+    again = boot.start(rt.settings, clock=rt.clock)  # ...until Mamori starts on it
+    try:
+        with pytest.raises(Denied) as caught, again.db.transaction() as tx:
+            service.read(tx, again, actor=actor("officer"), ref=ref, purpose="dsr.disclosure")
+        assert caught.value.rule == "subject_erased"
+        with again.db.transaction() as tx:
+            assert tx.fetchone("SELECT wrapped_key FROM subjects WHERE ref = ?", (ref,))[0] is None
+    finally:
+        again.close()
+
+
+TABLES = (
+    "subjects",
+    "subject_value_history",
+    "blind_indexes",
+    "consent_events",
+    "audit_entries",
+    "installation",
+)
+
+
+def _snapshot(rt: Runtime) -> dict[str, list[tuple[object, ...]]]:
+    with rt.db.transaction() as tx:
+        return {t: [tuple(r) for r in tx.fetchall(f"SELECT * FROM {t}")] for t in TABLES}
+
+
+def _restore(rt: Runtime, backup: dict[str, list[tuple[object, ...]]]) -> None:
+    """Put every table back as it was: what restoring a database backup does."""
+    with rt.db.transaction() as tx:
+        for table in reversed(TABLES):
+            tx.execute(f"DELETE FROM {table}")
+        for table in TABLES:
+            if backup[table]:
+                marks = ",".join("?" * len(backup[table][0]))
+                tx.executemany(f"INSERT INTO {table} VALUES ({marks})", backup[table])

@@ -21,11 +21,12 @@ import typer
 from rich.console import Console
 from sqlalchemy.exc import SQLAlchemyError
 
+from mamori import boot
 from mamori.config import load_settings
 from mamori.db.engine import Tx
 from mamori.errors import MamoriError, PolicyError, ValidationFailed
 from mamori.guard.rules import Actor
-from mamori.runtime import Runtime, open_runtime
+from mamori.runtime import Runtime
 from mamori.staff import service as staff
 
 console = Console()
@@ -87,7 +88,7 @@ def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
 
 @contextmanager
 def runtime() -> Iterator[Runtime]:
-    rt = open_runtime(load_settings())
+    rt = boot.start(load_settings())
     try:
         yield rt
     finally:

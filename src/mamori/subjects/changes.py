@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 
+from mamori.audit.service import Entry
 from mamori.db.base import to_utc_text
 from mamori.db.engine import Tx
 from mamori.errors import ValidationFailed
@@ -162,11 +163,62 @@ def shred(tx: Tx, rt: Runtime, *, actor: Actor, ref: str) -> None:
         subjects=[row.facts()],
         detail={"operation": "shred", "categories": sorted(row.meta)},
     )
-    now = to_utc_text(rt.now())
+    _destroy(tx, row.id, to_utc_text(rt.now()))
+    tx.after_commit.append(lambda: rt.ledger.append([ref]))
+
+
+def _destroy(tx: Tx, subject_id: int, now: str) -> None:
     tx.execute(
         "UPDATE subjects SET wrapped_key = NULL, kek_version = NULL, sealed = NULL, meta = '{}',"
         " erased_at = ?, updated_at = ? WHERE id = ?",
-        (now, now, row.id),
+        (now, now, subject_id),
     )
-    tx.execute("UPDATE subject_value_history SET sealed = NULL WHERE subject_id = ?", (row.id,))
-    tx.execute("DELETE FROM blind_indexes WHERE subject_id = ?", (row.id,))
+    tx.execute("UPDATE subject_value_history SET sealed = NULL WHERE subject_id = ?", (subject_id,))
+    tx.execute("DELETE FROM blind_indexes WHERE subject_id = ?", (subject_id,))
+
+
+def reapply_erasures(rt: Runtime) -> list[str]:
+    """Shred again every subject the erasure ledger names but the database still holds.
+
+    That happens after a restore from a backup older than an erasure. Costs a
+    file size and one select when there is nothing new.
+    """
+    size = rt.ledger.size()
+    with rt.db.transaction() as tx:
+        row = tx.fetchone("SELECT value FROM installation WHERE name = 'erasure_ledger_offset'")
+        offset = int(row[0]) if row else 0
+        if size == offset:
+            return []
+        refs, reached = rt.ledger.read_from(offset if size > offset else 0)
+        revived = _revived(tx, refs)
+        now = to_utc_text(rt.now())
+        for subject_id, _ in revived:
+            _destroy(tx, subject_id, now)
+        if revived:
+            entry = Entry(
+                "system",
+                ERASURE,
+                "shred",
+                [r for _, r in revived],
+                [],
+                "done",
+                "reapplied_from_ledger",
+            )
+            rt.audit.append(tx, entry, at=rt.now())
+        tx.execute(
+            "INSERT INTO installation (name, value) VALUES ('erasure_ledger_offset', ?)"
+            " ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+            (str(reached),),
+        )
+    return [r for _, r in revived]
+
+
+def _revived(tx: Tx, refs: Sequence[str]) -> list[tuple[int, str]]:
+    found: list[tuple[int, str]] = []
+    for start in range(0, len(refs), 500):
+        chunk = refs[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        found += tx.fetchall(
+            f"SELECT id, ref FROM subjects WHERE ref IN ({marks}) AND erased_at IS NULL", chunk
+        )
+    return [(int(i), str(r)) for i, r in found]
