@@ -19,6 +19,7 @@ from typing import Annotated, Any, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from sqlalchemy.exc import SQLAlchemyError
 
 from mamori import boot
@@ -56,10 +57,11 @@ def fail(error: MamoriError, *, as_json: bool = False) -> None:
     if as_json:
         errors.print_json(json.dumps(error.to_dict(), ensure_ascii=False, default=str))
     else:
-        errors.print(f"[bold red]error:[/] {error.message}", highlight=False, markup=True)
+        # soft_wrap: one sentence stays one line, for people and for scripts reading stderr.
+        errors.print(f"[bold red]error:[/] {escape(error.message)}", highlight=False, soft_wrap=True)
         problems = getattr(error, "problems", None) or error.fields.get("problems") or []
         for problem in problems:
-            errors.print(f"  - {problem}", highlight=False, markup=False)
+            errors.print(f"  - {problem}", highlight=False, markup=False, soft_wrap=True)
     raise typer.Exit(1)
 
 

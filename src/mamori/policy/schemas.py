@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 KEY_PATTERN = r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$"
 Key = Annotated[str, Field(pattern=KEY_PATTERN, min_length=1, max_length=100)]
 
+MAX_RETENTION_DAYS = 200 * 365
 _DURATION = re.compile(r"^P(?:(?P<y>\d+)Y)?(?:(?P<m>\d+)M)?(?:(?P<d>\d+)D)?$")
 
 
@@ -72,7 +73,10 @@ def parse_duration(value: str) -> timedelta:
     if not match or not any(match.groupdict().values()):
         raise ValueError(f"'{value}' is not a period like P3Y, P6M or P90D")
     parts = {k: int(v) for k, v in match.groupdict().items() if v}
-    return timedelta(days=parts.get("y", 0) * 365 + parts.get("m", 0) * 30 + parts.get("d", 0))
+    days = parts.get("y", 0) * 365 + parts.get("m", 0) * 30 + parts.get("d", 0)
+    if days > MAX_RETENTION_DAYS:
+        raise ValueError(f"'{value}' is longer than the 200 years a retention period may be")
+    return timedelta(days=days)
 
 
 class Officer(Strict):
