@@ -58,7 +58,9 @@ def fail(error: MamoriError, *, as_json: bool = False) -> None:
         errors.print_json(json.dumps(error.to_dict(), ensure_ascii=False, default=str))
     else:
         # soft_wrap: one sentence stays one line, for people and for scripts reading stderr.
-        errors.print(f"[bold red]error:[/] {escape(error.message)}", highlight=False, soft_wrap=True)
+        errors.print(
+            f"[bold red]error:[/] {escape(error.message)}", highlight=False, soft_wrap=True
+        )
         problems = getattr(error, "problems", None) or error.fields.get("problems") or []
         for problem in problems:
             errors.print(f"  - {problem}", highlight=False, markup=False, soft_wrap=True)

@@ -11,6 +11,7 @@ from mamori.audit.commands import app as audit_app
 from mamori.cli.common import JsonOpt, console, emit, handle_errors, operator
 from mamori.config import load_settings
 from mamori.consents.commands import app as consents_app
+from mamori.db.commands import app as db_app
 from mamori.demo import EXAMPLE_POLICY, run_demo
 from mamori.install import initialise
 from mamori.policy.commands import app as policy_app
@@ -28,6 +29,7 @@ app.add_typer(staff_app, name="staff")
 app.add_typer(subjects_app, name="subjects")
 app.add_typer(consents_app, name="consents")
 app.add_typer(audit_app, name="audit")
+app.add_typer(db_app, name="db")
 
 
 @app.command("init")
