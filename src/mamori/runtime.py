@@ -39,6 +39,7 @@ class Runtime:
         return self.clock()
 
     def close(self) -> None:
+        self.audit.close()
         self.db.dispose()
 
 

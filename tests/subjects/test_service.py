@@ -247,8 +247,8 @@ def test_shredding_is_final(rt: Runtime) -> None:
             )
             == []
         )
-        row = tx.fetchone("SELECT wrapped_key, sealed, meta FROM subjects WHERE ref = ?", (ref,))
-    assert row == (None, None, "{}")
+        row = tx.fetchone("SELECT wrapped_key, sealed, erased_at IS NOT NULL FROM subjects WHERE ref = ?", (ref,))
+    assert tuple(row) == (None, None, True)
 
 
 def test_retention_runs_out(rt: Runtime, clock: Clock) -> None:

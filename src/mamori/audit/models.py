@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Index, Integer, LargeBinary, String, Text
+from sqlalchemy import BigInteger, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from mamori.db.base import Base
@@ -26,7 +26,5 @@ class AuditEntry(Base):
     prev: Mapped[bytes] = mapped_column(LargeBinary)
     hash: Mapped[bytes] = mapped_column(LargeBinary)
 
-    __table_args__ = (
-        Index("ix_audit_actor", "actor", "seq"),
-        Index("ix_audit_at", "at"),
-    )
+    # No secondary index: each would add a page write to every audited access.
+    # Entries are read newest-first by sequence number, or streamed in order.

@@ -11,6 +11,7 @@ category; they never hold a personal value.
 from __future__ import annotations
 
 import fcntl
+import functools
 import json
 import os
 import re
@@ -27,7 +28,9 @@ from mamori.errors import IntegrityError
 
 _PG_AUDIT_LOCK = 0x6D616D6F  # "mamo": serializes appenders on PostgreSQL
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9_.:@*-]{1,100}$")
+_SAFE_CHARS = re.compile(r"[A-Za-z0-9_.:@*-]+")
 HEAD_RECORD = 160
+_HEAD_FORMAT = "mamori-head/1"
 
 
 @dataclass(frozen=True)
@@ -37,27 +40,37 @@ class Checkpoint:
     hash: bytes
 
     def encode(self) -> bytes:
-        doc = json.dumps(
-            {"installation": self.installation, "seq": self.seq, "hash": self.hash.hex()}
-        )
-        return doc.encode().ljust(HEAD_RECORD - 1) + b"\n"
+        line = f"{_HEAD_FORMAT} {self.installation} {self.seq} {self.hash.hex()}"
+        return line.encode().ljust(HEAD_RECORD - 1) + b"\n"
 
     @staticmethod
     def decode(data: bytes) -> Checkpoint | None:
         if not data.strip():
             return None
+        parts = data.split()
+        if len(parts) != 4 or parts[0] != _HEAD_FORMAT.encode():
+            raise IntegrityError(
+                "the audit checkpoint file is malformed", code="checkpoint_malformed"
+            )
         try:
-            doc = json.loads(data)
-            return Checkpoint(str(doc["installation"]), int(doc["seq"]), bytes.fromhex(doc["hash"]))
-        except (ValueError, KeyError, TypeError) as exc:
+            return Checkpoint(parts[1].decode(), int(parts[2]), bytes.fromhex(parts[3].decode()))
+        except (ValueError, UnicodeDecodeError) as exc:
             raise IntegrityError(
                 "the audit checkpoint file is malformed", code="checkpoint_malformed"
             ) from exc
 
 
+@functools.lru_cache(maxsize=4096)
 def safe_name(value: str) -> str:
     """An actor or purpose as given, or a placeholder when it could hold anything else."""
     return value if _SAFE_NAME.match(value) else "<unrecognised>"
+
+
+def json_names(names: Sequence[str]) -> str:
+    """A JSON list of references or keys; the common case built without the encoder."""
+    if all(map(_SAFE_CHARS.fullmatch, names)):
+        return '["' + '","'.join(names) + '"]' if names else "[]"
+    return json.dumps(list(names), separators=(",", ":"), ensure_ascii=False)
 
 
 @dataclass(frozen=True)
@@ -79,6 +92,8 @@ class AuditLog:
         self._key = key
         self.head_file = head_file
         self.installation = installation
+        self._fd: int | None = None
+        self._fd_pid = 0
 
     def append(self, tx: Tx, entry: Entry, *, at: datetime) -> int:
         """Append one entry to the chain within ``tx``; returns its sequence number."""
@@ -86,19 +101,20 @@ class AuditLog:
             tx.execute("SELECT pg_advisory_xact_lock(?)", (_PG_AUDIT_LOCK,))
         last = tx.fetchone("SELECT seq, hash FROM audit_entries ORDER BY seq DESC LIMIT 1")
         seq, prev = (last[0] + 1, bytes(last[1])) if last else (1, GENESIS)
+        detail = entry.detail
         row = (
             seq,
             to_utc_text(at),
             safe_name(entry.actor),
             safe_name(entry.purpose),
             entry.action,
-            json.dumps(list(entry.subjects), separators=(",", ":")),
-            json.dumps(sorted(entry.categories), separators=(",", ":")),
+            json_names(entry.subjects),
+            json_names(sorted(entry.categories)),
             entry.outcome,
             entry.rule,
-            json.dumps(
-                entry.detail or {}, separators=(",", ":"), sort_keys=True, ensure_ascii=False
-            ),
+            json.dumps(detail, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
+            if detail
+            else "{}",
         )
         digest = link(self._key, prev, row)
         tx.execute(
@@ -116,16 +132,31 @@ class AuditLog:
         if tx.audit_tip is not None:
             self.checkpoint(*tx.audit_tip)
 
+    def _head_fd(self) -> int:
+        """The checkpoint file, kept open; reopened after a fork or if it was removed."""
+        fd = self._fd
+        if fd is None or self._fd_pid != os.getpid() or os.fstat(fd).st_nlink == 0:
+            if fd is not None and self._fd_pid == os.getpid():
+                os.close(fd)
+            fd = self._fd = os.open(self.head_file, os.O_RDWR | os.O_CREAT, 0o600)
+            self._fd_pid = os.getpid()
+        return fd
+
     def checkpoint(self, seq: int, digest: bytes) -> None:
         """Record the chain head outside the database, never moving it backwards."""
-        fd = os.open(self.head_file, os.O_RDWR | os.O_CREAT, 0o600)
+        fd = self._head_fd()
+        fcntl.flock(fd, fcntl.LOCK_EX)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
             current = Checkpoint.decode(os.pread(fd, HEAD_RECORD, 0))
             if current is None or current.installation != self.installation or current.seq < seq:
                 os.pwrite(fd, Checkpoint(self.installation, seq, digest).encode(), 0)
         finally:
-            os.close(fd)
+            fcntl.flock(fd, fcntl.LOCK_UN)
+
+    def close(self) -> None:
+        if self._fd is not None and self._fd_pid == os.getpid():
+            os.close(self._fd)
+        self._fd = None
 
     def read_checkpoint(self) -> Checkpoint | None:
         try:

@@ -18,7 +18,7 @@ from mamori.audit.chain import GENESIS, SEP
 from mamori.audit.service import AuditLog, Checkpoint
 from mamori.db.engine import Tx
 
-BATCH = 10**9
+BATCH = 5000
 MAX_FINDINGS = 20
 _SELECT = (
     "SELECT seq, at, actor, purpose, action, subjects, categories, outcome, rule, detail, prev, hash"

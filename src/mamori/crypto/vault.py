@@ -38,6 +38,19 @@ def _value_aad(subject_ref: str, category: str, key_version: int) -> bytes:
     return f"mamori/v1|{subject_ref}|{category}|{key_version}".encode()
 
 
+_AAD_SUFFIX: dict[tuple[str, bytes], bytes] = {}
+
+
+def _aad_suffix(category: str, header: bytes) -> bytes:
+    """The category-and-version end of a value's associated data, remembered per header."""
+    if header[0] != FORMAT:
+        raise IntegrityError(f"a sealed {category} value has an unknown format", code="seal_format")
+    suffix = f"{category}|{int.from_bytes(header[1:3])}".encode()
+    if len(_AAD_SUFFIX) < 100_000:
+        _AAD_SUFFIX[category, header] = suffix
+    return suffix
+
+
 def _key_aad(subject_ref: str, kek_version: int) -> bytes:
     return f"mamori/dk/v1|{subject_ref}|{kek_version}".encode()
 
@@ -138,28 +151,24 @@ class Vault:
             raise IntegrityError(
                 "the grant does not allow opening these values", code="grant_mismatch"
             )
-        aead = AESGCM(self._unwrap(subject_ref, wrapped))
-        return {c: self._open_one(aead, subject_ref, c, sealed[c]) for c in wanted}
-
-    @staticmethod
-    def _open_one(aead: AESGCM, subject_ref: str, category: str, token: bytes) -> str:
-        fmt, version = _HEADER.unpack_from(token)
-        if fmt != FORMAT:
-            raise IntegrityError(
-                f"a sealed {category} value has an unknown format", code="seal_format"
-            )
-        nonce = token[3 : 3 + _NONCE]
-        try:
-            plain = aead.decrypt(
-                nonce, token[3 + _NONCE :], _value_aad(subject_ref, category, version)
-            )
-        except InvalidTag as exc:
-            raise IntegrityError(
-                f"the sealed {category} value of subject {subject_ref} does not open: "
-                "it was altered or does not belong there",
-                code="seal_broken",
-            ) from exc
-        return plain.decode()
+        decrypt = AESGCM(self._unwrap(subject_ref, wrapped)).decrypt
+        prefix = f"mamori/v1|{subject_ref}|".encode()
+        opened = {}
+        for category in wanted:
+            token = sealed[category]
+            try:
+                aad = prefix + _AAD_SUFFIX[category, token[:3]]
+            except KeyError:
+                aad = prefix + _aad_suffix(category, token[:3])
+            try:
+                opened[category] = decrypt(token[3:15], token[15:], aad).decode()
+            except InvalidTag as exc:
+                raise IntegrityError(
+                    f"the sealed {category} value of subject {subject_ref} does not open: "
+                    "it was altered or does not belong there",
+                    code="seal_broken",
+                ) from exc
+        return opened
 
     # -- blind indexes -------------------------------------------------------
     def blind_digest(self, category: str, lookup_value: str, version: int | None = None) -> bytes:

@@ -35,7 +35,8 @@ def to_utc_text(moment: datetime) -> str:
     """The stored form of a moment; naive datetimes are refused, not guessed."""
     if moment.tzinfo is None:
         raise ValueError("naive datetime: Mamori stores only aware UTC times")
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    # isoformat is several times faster than strftime; the slice drops "+00:00".
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")[:26] + "Z"
 
 
 def from_utc_text(text: str) -> datetime:

@@ -65,13 +65,13 @@ class Tx:
     transaction. ``after_commit`` callbacks run once the commit succeeded.
     """
 
-    def __init__(self, conn: Connection, *, is_pg: bool) -> None:
+    __slots__ = ("_cursor", "after_commit", "audit_tip", "core", "is_pg", "raw")
+
+    def __init__(self, conn: Connection, raw: Any, cursor: Any, *, is_pg: bool) -> None:
         self.core = conn
         self.is_pg = is_pg
-        driver = conn.connection.driver_connection
-        assert driver is not None
-        self.raw: Any = driver
-        self._cursor = self.raw.cursor()
+        self.raw = raw
+        self._cursor = cursor
         self.after_commit: list[Callable[[], None]] = []
         self.audit_tip: tuple[int, bytes] | None = None
 
@@ -100,10 +100,14 @@ class Handle:
         self.conn = conn
         self.is_pg = conn.dialect.name == "postgresql"
         self._begin = "BEGIN" if self.is_pg else "BEGIN IMMEDIATE"
+        driver = conn.connection.driver_connection
+        assert driver is not None
+        self._raw: Any = driver
+        self._cursor = driver.cursor()
 
     @contextmanager
     def transaction(self) -> Iterator[Tx]:
-        tx = Tx(self.conn, is_pg=self.is_pg)
+        tx = Tx(self.conn, self._raw, self._cursor, is_pg=self.is_pg)
         try:
             tx.raw.execute(self._begin)
         except (sqlite3.Error, SQLAlchemyError, OSError) as exc:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any, cast
 
 from mamori.db.base import to_utc_text
 from mamori.errors import Denied
@@ -41,7 +42,7 @@ class SubjectFacts:
     consents: Mapping[str, Sequence[int]]  # purpose -> [granted 0/1, event id, explicit 0/1]
     suspended: Collection[str]
     erased: bool
-    collected: Mapping[str, Sequence[object]]  # category -> [channel, collected_at, notice]
+    collected: Mapping[str, Sequence[Any]]  # category -> [channel, collected_at, notice, ...]
 
 
 @dataclass(frozen=True)
@@ -103,6 +104,29 @@ def check_request(
     return rule
 
 
+def _checked_request(
+    policy: CompiledPolicy,
+    actor: Actor,
+    purpose: str,
+    action: Action,
+    categories: frozenset[str],
+    channel: Channel | None,
+) -> PurposeRule:
+    """``check_request``, remembered: the policy does not change while it is loaded."""
+    key = (actor, purpose, action, categories, channel.key if channel else None)
+    known = policy.static_decisions.get(key)
+    if known is None:
+        try:
+            known = check_request(policy, actor, purpose, action, categories, channel)
+        except Denied as denied:
+            known = denied
+        if len(policy.static_decisions) < 10_000:
+            policy.static_decisions[key] = known
+    if isinstance(known, Denied):
+        raise Denied(known.message, rule=known.rule)
+    return cast(PurposeRule, known)
+
+
 def _check_categories(
     policy: CompiledPolicy, rule: PurposeRule, purpose: str, categories: frozenset[str]
 ) -> None:
@@ -138,7 +162,7 @@ def decide(
     static rules and erasure apply, since a consent cannot wait for itself.
     """
     wanted = frozenset(categories)
-    rule = check_request(policy, actor, purpose, action, wanted, channel)
+    rule = _checked_request(policy, actor, purpose, action, wanted, channel)
     special = wanted & policy.special_care
     cutoff = to_utc_text(now - rule.retention)
     check_retention = action is not Action.WRITE and not rule.system
@@ -215,9 +239,7 @@ def _refuse_erased(facts: SubjectFacts) -> Refusal | None:
 def _refuse_expired(
     facts: SubjectFacts, purpose: str, cutoff: str, wanted: frozenset[str]
 ) -> Refusal | None:
-    expired = sorted(
-        c for c in wanted if c in facts.collected and str(facts.collected[c][1]) < cutoff
-    )
+    expired = sorted(c for c in wanted if c in facts.collected and facts.collected[c][1] < cutoff)
     if not expired:
         return None
     return Refusal(

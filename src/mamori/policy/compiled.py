@@ -45,6 +45,8 @@ class CompiledPolicy:
     special_care: frozenset[str] = frozenset()
     # (role, purpose) -> actions the role may take for that purpose
     permissions: dict[tuple[str, str], frozenset[Action]] = field(default_factory=dict)
+    # The guard's static checks, remembered per (actor, purpose, action, categories, channel).
+    static_decisions: dict[tuple[object, ...], object] = field(default_factory=dict)
 
     @classmethod
     def build(cls, policy: Policy) -> CompiledPolicy:

@@ -27,7 +27,6 @@ from mamori.policy.problems import (
     SECTIONS,
     Problem,
     describe_errors,
-    overflowing_retentions,
     path_text,
 )
 from mamori.policy.schemas import LegalBasis, Policy
@@ -241,8 +240,6 @@ def _validate(data: dict[object, object]) -> tuple[Policy | None, list[Finding]]
         policy = Policy.model_validate(data)
     except ValidationError as exc:
         return None, describe_errors(exc.errors(include_url=False), data)
-    except OverflowError:
-        return None, overflowing_retentions(data)
     return policy, cross_reference_findings(policy)
 
 

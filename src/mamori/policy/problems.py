@@ -18,7 +18,7 @@ from typing import Annotated, Any, Union, get_args, get_origin
 from pydantic import BaseModel
 from pydantic_core import ErrorDetails
 
-from mamori.policy.schemas import KEY_PATTERN, Policy, Text, parse_duration
+from mamori.policy.schemas import KEY_PATTERN, Policy, Text
 from mamori.policy.taxonomy import Finding, Loc, suggest
 
 SECTIONS = {
@@ -253,19 +253,3 @@ def _words(loc: Loc) -> str:
 
 def _lower_first(text: str) -> str:
     return text[:1].lower() + text[1:]
-
-
-def overflowing_retentions(data: dict[object, object]) -> list[Finding]:
-    """Retention periods too long for a date: the schema lets OverflowError out."""
-    purposes = data.get("purposes")
-    findings: list[Finding] = []
-    for index, purpose in enumerate(purposes if isinstance(purposes, list) else []):
-        retention = purpose.get("retention") if isinstance(purpose, dict) else None
-        try:
-            parse_duration(str(retention))
-        except OverflowError:
-            message = f"retention '{retention}' is longer than any date can express"
-            findings.append((("purposes", index, "retention"), message))
-        except ValueError:
-            continue
-    return findings or [((), "a period in the file is longer than any date can express")]

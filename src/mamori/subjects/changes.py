@@ -62,10 +62,10 @@ def correct(
     assert row.key_version is not None
     sealed.update(rt.vault.seal(decision.grant, ref, row.wrapped(), row.key_version, normalized))
     source = channel or row.channel
-    row.meta.update({c: [source, now, notice] for c in normalized})
+    row.entries.update({c: [source, now, notice, sealed[c]] for c in normalized})
     tx.execute(
-        "UPDATE subjects SET sealed = ?, meta = ?, updated_at = ? WHERE id = ?",
-        (store.pack(sealed), store.dumps(row.meta), now, row.id),
+        "UPDATE subjects SET sealed = ?, updated_at = ? WHERE id = ?",
+        (store.pack(row.entries), now, row.id),
     )
     _reindex(tx, rt, row.id, normalized)
     return sorted(normalized)
@@ -85,9 +85,7 @@ def _keep_history(
             c,
             row.key_version,
             sealed[c],
-            row.meta[c][0],
-            row.meta[c][1],
-            row.meta[c][2],
+            *row.source(c),
             now,
             by,
         )
@@ -161,7 +159,7 @@ def shred(tx: Tx, rt: Runtime, *, actor: Actor, ref: str) -> None:
         action=Action.WRITE,
         categories=[],
         subjects=[row.facts()],
-        detail={"operation": "shred", "categories": sorted(row.meta)},
+        detail={"operation": "shred", "categories": sorted(row.entries)},
     )
     _destroy(tx, row.id, to_utc_text(rt.now()))
     tx.after_commit.append(lambda: rt.ledger.append([ref]))
@@ -169,7 +167,7 @@ def shred(tx: Tx, rt: Runtime, *, actor: Actor, ref: str) -> None:
 
 def _destroy(tx: Tx, subject_id: int, now: str) -> None:
     tx.execute(
-        "UPDATE subjects SET wrapped_key = NULL, kek_version = NULL, sealed = NULL, meta = '{}',"
+        "UPDATE subjects SET wrapped_key = NULL, kek_version = NULL, sealed = NULL,"
         " erased_at = ?, updated_at = ? WHERE id = ?",
         (now, now, subject_id),
     )

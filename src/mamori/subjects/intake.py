@@ -186,7 +186,7 @@ def _write(
     for ref, values, fact in zip(prepared.refs, prepared.values, facts, strict=True):
         key, wrapped = rt.vault.new_data_key(ref)
         sealed = rt.vault.seal(grant, ref, key, FIRST_KEY_VERSION, values)
-        meta = {c: [spec.key, now, notice] for c in values}
+        entries = {c: [spec.key, now, notice, token] for c, token in sealed.items()}
         rows.append(
             (
                 ref,
@@ -197,8 +197,7 @@ def _write(
                 wrapped.kek_version,
                 FIRST_KEY_VERSION,
                 wrapped.wrapped,
-                store.pack(sealed),
-                store.dumps(meta),
+                store.pack(entries),
                 store.dumps(fact.consents),
                 "[]",
             )

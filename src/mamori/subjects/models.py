@@ -30,9 +30,9 @@ class Subject(Base):
     kek_version: Mapped[int | None]
     key_version: Mapped[int | None]
     wrapped_key: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # msgpack {category: [channel, collected_at, notice_version, sealed value]}:
+    # where each value came from, and the value itself sealed; one parse per read.
     sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
-    # {category: [channel, collected_at, notice_version]}: no personal values.
-    meta: Mapped[str] = mapped_column(Text, default="{}")
     # {purpose: [granted 0/1, consent event id]} projected from consent_events.
     consents: Mapped[str] = mapped_column(Text, default="{}")
     # purposes whose use is suspended for this subject; "*" suspends all.

@@ -76,7 +76,7 @@ def read(
 ) -> SubjectView:
     """One subject's values for ``purpose``: all the purpose covers, or ``categories``."""
     row = _load_or_refuse(tx, rt, actor=actor, ref=ref, purpose=purpose, action=action)
-    wanted = _wanted(rt, purpose, row.meta, categories)
+    wanted = _wanted(rt, purpose, row.entries, categories)
     decision = authorize(
         tx,
         rt,
@@ -89,7 +89,7 @@ def read(
     assert decision.grant is not None  # authorize raises when the only subject is refused
     values = rt.vault.open(decision.grant, ref, row.wrapped(), row.sealed_values(), wanted)
     return SubjectView(
-        row.ref, row.kind, row.channel, row.created_at, values, {c: row.meta[c] for c in values}
+        row.ref, row.kind, row.channel, row.created_at, values, {c: row.source(c) for c in values}
     )
 
 
@@ -127,7 +127,7 @@ def read_many(
                 values = rt.vault.open(
                     decision.grant, row.ref, row.wrapped(), row.sealed_values(), wanted
                 )
-                sources = {c: row.meta[c] for c in values}
+                sources = {c: row.source(c) for c in values}
                 views.append(
                     SubjectView(row.ref, row.kind, row.channel, row.created_at, values, sources)
                 )
@@ -135,12 +135,12 @@ def read_many(
 
 
 def _wanted(
-    rt: Runtime, purpose: str, meta: Mapping[str, Any], categories: Iterable[str] | None
+    rt: Runtime, purpose: str, entries: Mapping[str, Any], categories: Iterable[str] | None
 ) -> list[str]:
     if categories is not None:
         return sorted(set(categories))
     covered = rt.policy.categories_of(purpose) if purpose in rt.policy.rules else frozenset()
-    return sorted(c for c in meta if c in covered)
+    return sorted(c for c in entries if c in covered)
 
 
 def _load_or_refuse(

@@ -2,7 +2,8 @@
 
 Only the subjects domain reads or writes these tables. The row holds no
 plaintext: sealed values (a msgpack map of category → sealed bytes), the
-wrapped data key, and non-personal metadata as JSON.
+wrapped data key, and per value its source (channel, time, notice version) beside
+the sealed bytes in one msgpack map, so a read parses the row once.
 """
 
 from __future__ import annotations
@@ -23,18 +24,23 @@ from mamori.guard.rules import SubjectFacts
 
 COLUMNS = (
     "id, ref, kind, channel, created_at, kek_version, key_version, wrapped_key, sealed,"
-    " meta, consents, suspended, erased_at"
+    " consents, suspended, erased_at"
 )
 SELECT_BY_REF = f"SELECT {COLUMNS} FROM subjects WHERE ref = ?"
 INSERT = (
     "INSERT INTO subjects (ref, kind, channel, created_at, updated_at, kek_version, key_version,"
-    " wrapped_key, sealed, meta, consents, suspended) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"
+    " wrapped_key, sealed, consents, suspended) VALUES (?,?,?,?,?,?,?,?,?,?,?)"
 )
 
 
 def new_ref() -> str:
     """A public subject reference: 80 random bits, not derived from anything personal."""
     return "s" + base64.b32encode(secrets.token_bytes(10)).decode().lower()
+
+
+# Positions in a value's entry: [channel, collected_at, notice_version, sealed bytes].
+CHANNEL, COLLECTED_AT, NOTICE, TOKEN = range(4)
+_EMPTY_MAP, _EMPTY_LIST = "{}", "[]"
 
 
 @dataclass(slots=True)
@@ -47,8 +53,7 @@ class SubjectRow:
     kek_version: int | None
     key_version: int | None
     wrapped_key: bytes | None
-    sealed: bytes | None
-    meta: dict[str, list[Any]]
+    entries: dict[str, list[Any]]
     consents: dict[str, list[int]]
     suspended: list[str]
     erased_at: str | None
@@ -64,16 +69,15 @@ class SubjectRow:
             row[5],
             row[6],
             None if row[7] is None else bytes(row[7]),
-            None if row[8] is None else bytes(row[8]),
-            json.loads(row[9]),
-            json.loads(row[10]),
-            json.loads(row[11]),
-            row[12],
+            {} if row[8] is None else msgpack.unpackb(row[8]),
+            {} if row[9] == _EMPTY_MAP else json.loads(row[9]),
+            [] if row[10] == _EMPTY_LIST else json.loads(row[10]),
+            row[11],
         )
 
     def facts(self) -> SubjectFacts:
         return SubjectFacts(
-            self.ref, self.consents, self.suspended, self.erased_at is not None, self.meta
+            self.ref, self.consents, self.suspended, self.erased_at is not None, self.entries
         )
 
     def wrapped(self) -> WrappedKey:
@@ -82,7 +86,11 @@ class SubjectRow:
         return WrappedKey(self.kek_version, self.wrapped_key)
 
     def sealed_values(self) -> dict[str, bytes]:
-        return {} if self.sealed is None else msgpack.unpackb(self.sealed)
+        return {c: e[TOKEN] for c, e in self.entries.items()}
+
+    def source(self, category: str) -> list[Any]:
+        """Channel, collection time and notice version of one value."""
+        return self.entries[category][:TOKEN]
 
 
 def load(tx: Tx, ref: str, *, for_update: bool = False) -> SubjectRow:
@@ -117,8 +125,8 @@ def insert_rows(tx: Tx, rows: Sequence[Sequence[Any]]) -> dict[str, int]:
     return ids
 
 
-def pack(sealed: dict[str, bytes]) -> bytes:
-    return msgpack.packb(sealed)  # type: ignore[no-any-return]
+def pack(entries: dict[str, list[Any]]) -> bytes:
+    return msgpack.packb(entries)  # type: ignore[no-any-return]
 
 
 def dumps(value: Any) -> str:

@@ -33,10 +33,6 @@ def upgrade() -> None:
     sa.Column('hash', sa.LargeBinary(), nullable=False),
     sa.PrimaryKeyConstraint('seq', name=op.f('pk_audit_entries'))
     )
-    with op.batch_alter_table('audit_entries', schema=None) as batch_op:
-        batch_op.create_index('ix_audit_actor', ['actor', 'seq'], unique=False)
-        batch_op.create_index('ix_audit_at', ['at'], unique=False)
-
     op.create_table('installation',
     sa.Column('name', sa.String(length=64), nullable=False),
     sa.Column('value', sa.String(length=200), nullable=False),
@@ -73,7 +69,6 @@ def upgrade() -> None:
     sa.Column('key_version', sa.Integer(), nullable=True),
     sa.Column('wrapped_key', sa.LargeBinary(), nullable=True),
     sa.Column('sealed', sa.LargeBinary(), nullable=True),
-    sa.Column('meta', sa.Text(), nullable=False),
     sa.Column('consents', sa.Text(), nullable=False),
     sa.Column('suspended', sa.Text(), nullable=False),
     sa.Column('erased_at', mamori.db.base.UtcText(length=27), nullable=True),
@@ -157,9 +152,5 @@ def downgrade() -> None:
     op.drop_table('staff_accounts')
     op.drop_table('notice_versions')
     op.drop_table('installation')
-    with op.batch_alter_table('audit_entries', schema=None) as batch_op:
-        batch_op.drop_index('ix_audit_at')
-        batch_op.drop_index('ix_audit_actor')
-
     op.drop_table('audit_entries')
     # ### end Alembic commands ###
