@@ -227,3 +227,56 @@ def test_bulk_is_one_decision() -> None:
         now=NOW,
     )
     assert decision.grant is not None and len(decision.grant.subjects) == 20_000
+
+
+def test_special_care_data_needs_explicit_consent() -> None:
+    """APPI Art. 20(2): a consent that was not given explicitly does not reach special-care data."""
+    import yaml
+
+    from mamori.policy.loader import check_policy_text
+
+    doc = yaml.safe_load(EXAMPLE_POLICY.read_text(encoding="utf-8"))
+    doc["purposes"].append(
+        {
+            "key": "health_support",
+            "title": {"ja": "健康配慮", "en": "Health support"},
+            "description": {
+                "ja": "イベント参加時の配慮のため",
+                "en": "To make arrangements at events",
+            },
+            "legal_basis": "consent",
+            "data_use": "essential.service",
+            "retention": "P30D",
+            "categories": ["user.name", "user.health_and_medical"],
+        }
+    )
+    doc["roles"][0]["permissions"].append({"purposes": ["health_support"], "actions": ["read"]})
+    parsed, problems = check_policy_text(yaml.safe_dump(doc, allow_unicode=True))
+    assert problems == [] and parsed is not None
+    compiled = CompiledPolicy.build(parsed)
+    officer = Actor("officer", ("privacy_officer",))
+    implicit = SubjectFacts("s" + "a" * 16, {"health_support": [1, 1, 0]}, (), False, {})
+    explicit = SubjectFacts("s" + "b" * 16, {"health_support": [1, 1, 1]}, (), False, {})
+    decision = decide(
+        policy=compiled,
+        actor=officer,
+        purpose="health_support",
+        action=Action.READ,
+        categories=["user.health_and_medical"],
+        subjects=[implicit, explicit],
+        now=NOW,
+    )
+    assert decision.allowed == {explicit.ref}
+    assert [(r.ref, r.rule) for r in decision.refusals] == [
+        (implicit.ref, "explicit_consent_required")
+    ]
+    name_only = decide(
+        policy=compiled,
+        actor=officer,
+        purpose="health_support",
+        action=Action.READ,
+        categories=["user.name"],
+        subjects=[implicit],
+        now=NOW,
+    )
+    assert name_only.allowed == {implicit.ref}
