@@ -10,12 +10,14 @@ person typed.
     ├── ConfigError            home, key file or database missing or unusable
     │   └── KeyFileError       key file absent, unreadable, too open, malformed
     ├── PolicyError            the policy file is malformed (carries every problem)
+    ├── BadRequest             a request that cannot be understood (a required part missing)
     ├── NotFound               an id that names nothing
     ├── ValidationFailed       a value fails its category's validator
     ├── Conflict               the request contradicts the stored state
     ├── Denied                 the guard refused (see ``mamori.guard.errors``)
     ├── IntegrityError         sealed data does not open, the audit chain is broken
-    └── StorageError           the database refused or is unreachable
+    ├── StorageError           the database refused or is unreachable
+    └── RateLimited            too many requests from one address or for one account
 """
 
 from __future__ import annotations
@@ -68,6 +70,11 @@ class PolicyError(MamoriError):
         }
 
 
+class BadRequest(MamoriError):
+    code = "bad_request"
+    status = 400
+
+
 class NotFound(MamoriError):
     code = "not_found"
     status = 404
@@ -104,3 +111,8 @@ class IntegrityError(MamoriError):
 class StorageError(MamoriError):
     code = "storage_error"
     status = 503
+
+
+class RateLimited(MamoriError):
+    code = "rate_limited"
+    status = 429

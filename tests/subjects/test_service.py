@@ -177,7 +177,7 @@ def test_list_by_channel_leaves_out_who_may_not_be_used(rt: Runtime) -> None:
             tx, rt, actor=actor("officer"), ref=second, purposes=[PURCHASE], suspend=True
         )
     with rt.db.transaction() as tx:
-        rows = service.list_refs(
+        rows, _ = service.list_refs(
             tx, rt, actor=actor("sales"), purpose=PURCHASE, channel="product_purchase"
         )
     assert [r["ref"] for r in rows] == [first]

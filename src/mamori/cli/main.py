@@ -59,6 +59,27 @@ def init(
     )
 
 
+@app.command("serve")
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="Worker processes.")] = 1,
+) -> None:
+    """Serve the HTTP API (uvicorn) on the home in MAMORI_HOME."""
+    import uvicorn
+
+    uvicorn.run(
+        "mamori.api.asgi:app_factory",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        proxy_headers=True,
+        server_header=False,
+        log_config=None,
+    )
+
+
 @app.command("demo")
 @handle_errors
 def demo(

@@ -96,6 +96,9 @@ class Tx:
 class Handle:
     """A connection held by one worker for many short transactions."""
 
+    def close(self) -> None:
+        self.conn.close()
+
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
         self.is_pg = conn.dialect.name == "postgresql"
@@ -158,6 +161,16 @@ class Database:
     def transaction(self) -> Iterator[Tx]:
         with self.connect() as handle, handle.transaction() as tx:
             yield tx
+
+    def open_handle(self) -> Handle:
+        """A connection held until ``Handle.close``: for pools of long-lived workers."""
+        try:
+            conn = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        except OperationalError as exc:
+            raise StorageError(
+                "the database is not reachable", code="database_unreachable"
+            ) from exc
+        return Handle(conn)
 
     def has_table(self, name: str) -> bool:
         with self.engine.connect() as conn:

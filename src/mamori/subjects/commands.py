@@ -150,7 +150,7 @@ def list_(
     """List subjects of a kind or channel whose data the purpose may use."""
     with runtime() as rt, rt.db.transaction() as tx:
         who, why = require_purpose_actor(tx, rt, actor, purpose, "read")
-        rows = service.list_refs(
+        rows, _ = service.list_refs(
             tx, rt, actor=who, purpose=why, kind=kind, channel=channel, limit=limit, after=after
         )
 

@@ -218,8 +218,9 @@ def list_refs(
     channel: str | None = None,
     limit: int = 50,
     after: str | None = None,
-) -> list[dict[str, Any]]:
-    """Subjects of a kind or channel whose data may be used for ``purpose`` (no values)."""
+) -> tuple[list[dict[str, Any]], str | None]:
+    """Subjects of a kind or channel whose data may be used for ``purpose`` (no values),
+    and the reference to continue after, if more may follow."""
     clauses, params = ["erased_at IS NULL"], []
     for column, value in (("kind", kind), ("channel", channel)):
         if value is not None:
@@ -229,9 +230,8 @@ def list_refs(
         clauses.append("ref > ?")
         params.append(after)
     sql = f"SELECT {store.COLUMNS} FROM subjects WHERE {' AND '.join(clauses)} ORDER BY ref LIMIT ?"
-    rows = [
-        store.SubjectRow.from_db(r) for r in tx.fetchall(sql, (*params, max(1, min(limit, 1000))))
-    ]
+    page = max(1, min(limit, 1000))
+    rows = [store.SubjectRow.from_db(r) for r in tx.fetchall(sql, (*params, page))]
     decision = authorize(
         tx,
         rt,
@@ -244,11 +244,15 @@ def list_refs(
         all_or_nothing=False,
     )
     allowed = decision.allowed
-    return [
+    items = [
         {"ref": r.ref, "kind": r.kind, "channel": r.channel, "created_at": r.created_at}
         for r in rows
         if r.ref in allowed
     ]
+    # The cursor follows what was scanned, not what was allowed, so a page with
+    # refused subjects does not end the listing early.
+    next_after = rows[-1].ref if len(rows) == page else None
+    return items, next_after
 
 
 def facts_for(tx: Tx, ref: str) -> SubjectFacts:

@@ -1,0 +1,159 @@
+"""The HTTP application: its factory, error handlers, health and readiness.
+
+``create_app`` builds the FastAPI app around a runtime (opened at start-up,
+or handed in by tests) and mounts each domain's routes. Errors of every kind
+leave as RFC 9457 problem documents from the handlers below; a route never
+builds an error response itself.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import SQLAlchemyError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from mamori import __version__, boot
+from mamori.api.middleware import EdgeMiddleware
+from mamori.api.openapi import mark_purpose_required
+from mamori.api.pool import HandlePool
+from mamori.api.problems import MEDIA_TYPE, problem, problem_for
+from mamori.config import Settings, load_settings
+from mamori.errors import MamoriError, RateLimited
+from mamori.runtime import Runtime
+
+log = logging.getLogger("mamori.api")
+
+
+def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> FastAPI:
+    """The API app; it opens its own runtime unless one is handed in."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        rt = runtime or boot.start(settings or load_settings())
+        app.state.rt = rt
+        app.state.pool = HandlePool(rt.db)
+        try:
+            yield
+        finally:
+            app.state.pool.close()
+            if runtime is None:
+                rt.close()
+
+    app = FastAPI(
+        title="Mamori",
+        version=__version__,
+        summary="A privacy policy as running, enforced, provable software.",
+        lifespan=lifespan,
+    )
+    _install_error_handlers(app)
+    _mount_routes(app)
+    app.openapi = mark_purpose_required(app)  # type: ignore[method-assign]
+    app.add_middleware(EdgeMiddleware)
+    return app
+
+
+def _mount_routes(app: FastAPI) -> None:
+    from mamori.api.health import router as health
+    from mamori.audit.routes import router as audit
+    from mamori.consents.routes import router as consents
+    from mamori.policy.routes import router as policy
+    from mamori.staff.routes import router as staff
+    from mamori.subjects.routes import router as subjects
+
+    for router in (health, subjects, consents, policy, audit, staff):
+        app.include_router(router)
+
+
+def _respond(body: dict[str, Any], headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(body, status_code=body["status"], media_type=MEDIA_TYPE, headers=headers)
+
+
+def _request_id(request: Request) -> str | None:
+    value = request.scope.get("state", {}).get("request_id")
+    return str(value) if value else None
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(MamoriError)
+    async def mamori_error(request: Request, error: MamoriError) -> JSONResponse:
+        body = problem_for(error, _request_id(request))
+        log.info(
+            "refused",
+            extra={
+                "request_id": body.get("request_id"),
+                "code": error.code,
+                "rule": body.get("rule"),
+                "status": body["status"],
+            },
+        )
+        headers = None
+        if isinstance(error, RateLimited):
+            headers = {"Retry-After": str(error.fields.get("retry_after_s", 1))}
+        return _respond(body, headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, error: RequestValidationError) -> JSONResponse:
+        fields = [
+            {
+                "field": ".".join(str(p) for p in e.get("loc", ())),
+                "message": e.get("msg", "is invalid"),
+            }
+            for e in error.errors()
+        ]
+        detail = f"{len(fields)} part(s) of the request are invalid"
+        return _respond(
+            problem(422, "request_invalid", detail, errors=fields, request_id=_request_id(request))
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
+        code = {404: "no_such_route", 405: "method_not_allowed"}.get(
+            error.status_code, "http_error"
+        )
+        detail = (
+            str(error.detail) if error.status_code not in (404, 405) else code.replace("_", " ")
+        )
+        return _respond(problem(error.status_code, code, detail, request_id=_request_id(request)))
+
+    @app.exception_handler(SQLAlchemyError)
+    async def storage_error(request: Request, error: SQLAlchemyError) -> JSONResponse:
+        log.warning(
+            "storage failure",
+            extra={"request_id": _request_id(request), "code": type(error).__name__},
+        )
+        return _respond(
+            problem(
+                503,
+                "storage_error",
+                "the database failed; try again",
+                request_id=_request_id(request),
+            )
+        )
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, error: Exception) -> JSONResponse:
+        # Driver errors (a stopped database) arrive here too; their text may quote input.
+        log.error(
+            "unexpected failure",
+            extra={"request_id": _request_id(request), "code": type(error).__name__},
+        )
+        status, code = _classify(error)
+        return _respond(
+            problem(
+                status, code, "the request could not be completed", request_id=_request_id(request)
+            )
+        )
+
+
+def _classify(error: Exception) -> tuple[int, str]:
+    module = type(error).__module__
+    if module.startswith(("psycopg", "sqlite3")):
+        return 503, "storage_error"
+    return 500, "internal_error"
