@@ -22,6 +22,7 @@ person typed.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 
@@ -37,6 +38,14 @@ class MamoriError(Exception):
         if code is not None:
             self.code = code
         self.fields = fields
+        # What must outlast the failed unit of work (the refusal's audit entry, a
+        # failed-login count): written in a fresh transaction after the rollback.
+        self.keep: list[Callable[[Any], None]] = []
+
+    def keeping(self, record: Callable[[Any], None]) -> MamoriError:
+        """Attach something to write after the rollback; returns the error for ``raise``."""
+        self.keep.append(record)
+        return self
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready description: code, message and the extra fields."""
@@ -95,8 +104,6 @@ class Denied(MamoriError):
 
     code = "access_denied"
     status = 403
-    # The unit of work commits the refusal's audit entry instead of rolling back.
-    keeps_audit_entry = True
 
     def __init__(self, message: str, *, rule: str, **fields: Any) -> None:
         super().__init__(message, rule=rule, **fields)

@@ -7,19 +7,20 @@ Opening checks each part and says in one sentence what is missing.
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from mamori.audit.service import AuditLog
 from mamori.config import Settings
-from mamori.crypto.keys import KeyMaterial, parse, read_key_file
+from mamori.crypto.keys import KeyMaterial, key_check, parse, read_key_file
 from mamori.crypto.ledger import ErasureLedger
 from mamori.crypto.vault import Vault
 from mamori.db.base import utc_now
 from mamori.db.engine import Database
 from mamori.db.migrate import current_revision, head_revision
-from mamori.errors import ConfigError
+from mamori.errors import ConfigError, KeyFileError
 from mamori.policy.compiled import CompiledPolicy
 from mamori.policy.loader import load_policy
 
@@ -55,7 +56,7 @@ def open_runtime(settings: Settings, *, clock: Callable[[], datetime] = utc_now)
     policy = CompiledPolicy.build(load_policy(settings.policy_file))
     db = Database(settings.database_url)
     try:
-        installation = _installation_id(db)
+        installation = _installation_id(db, keys)
     except BaseException:
         db.dispose()
         raise
@@ -64,7 +65,7 @@ def open_runtime(settings: Settings, *, clock: Callable[[], datetime] = utc_now)
     return Runtime(settings, db, policy, Vault(keys), audit, installation, ledger, clock)
 
 
-def _installation_id(db: Database) -> str:
+def _installation_id(db: Database, keys: KeyMaterial) -> str:
     revision = current_revision(db.engine)
     if revision is None:
         raise ConfigError(
@@ -77,9 +78,18 @@ def _installation_id(db: Database) -> str:
             code="schema_outdated",
         )
     with db.transaction() as tx:
-        row = tx.fetchone("SELECT value FROM installation WHERE name = 'id'")
-    if row is None:
+        facts = dict(
+            tx.fetchall("SELECT name, value FROM installation WHERE name IN ('id', 'key_check')")
+        )
+    if "id" not in facts:
         raise ConfigError(
             "the database was not initialised by 'mamori init'", code="database_empty"
         )
-    return str(row[0])
+    installation = str(facts["id"])
+    check = facts.get("key_check")
+    if check is not None and not hmac.compare_digest(str(check), key_check(keys, installation)):
+        raise KeyFileError(
+            "the key file does not belong to this database: restore this installation's key file",
+            code="key_file_mismatch",
+        )
+    return installation

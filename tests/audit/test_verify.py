@@ -445,17 +445,23 @@ def test_a_refused_batch_read_leaves_one_entry_naming_the_refusals(rt: Runtime) 
     assert entry["detail"]["refused"] == {erased: "subject_erased"}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="subjects.service._load_or_refuse audits the look-up of an unknown reference, "
-    "then raises NotFound, which the unit of work rolls back together with that entry",
-)
 def test_a_read_of_an_unknown_reference_leaves_a_trace(rt: Runtime) -> None:
     before = last_seq(rt)
+    unknown = "s" + "a" * 16
     with pytest.raises(NotFound), rt.db.transaction() as tx:
-        service.read(tx, rt, actor=actor("sales"), ref="snosuchsubject", purpose=PURPOSE)
+        service.read(tx, rt, actor=actor("sales"), ref=unknown, purpose=PURPOSE)
     (entry,) = entries(rt, before)
-    assert entry["detail"] == {"unknown_subject": "snosuchsubject"}
+    assert (entry["outcome"], entry["rule"]) == ("denied", "unknown_subject")
+    assert entry["detail"] == {"unknown_subject": unknown}
+
+
+def test_a_malformed_reference_is_not_copied_into_the_log(rt: Runtime) -> None:
+    before = last_seq(rt)
+    typed = "taro.yamada@example.jp"
+    with pytest.raises(NotFound), rt.db.transaction() as tx:
+        service.read(tx, rt, actor=actor("sales"), ref=typed, purpose=PURPOSE)
+    (entry,) = entries(rt, before)
+    assert entry["detail"] == {"unknown_subject": "<malformed>"}
 
 
 # -- no work without its trace -----------------------------------------------

@@ -19,8 +19,9 @@ import pytest
 from mamori import boot
 from mamori.config import Settings, load_settings
 from mamori.crypto.keys import KEY_BYTES, generate, parse, read_key_file, write_key_file
+from mamori.db.engine import Database
 from mamori.demo import EXAMPLE_POLICY
-from mamori.errors import Conflict, KeyFileError
+from mamori.errors import ConfigError, Conflict, KeyFileError
 from mamori.install import initialise
 from mamori.policy import service as notices
 from mamori.runtime import open_runtime
@@ -228,20 +229,25 @@ def test_a_database_whose_key_file_is_gone_cannot_get_a_new_key(settings: Settin
     assert not settings.key_file.exists()
     settings.key_file.parent.mkdir(exist_ok=True)
     write_key_file(settings.key_file, generate())
-    # With some key file back, the database is still the one it was.
-    assert audit_rows(settings) == rows
+    # Some other key file cannot stand in for the lost one...
+    with pytest.raises(KeyFileError) as foreign:
+        open_runtime(settings)
+    assert foreign.value.code == "key_file_mismatch"
+    # ...and the database is still the one it was.
+    db = Database(settings.database_url)
+    try:
+        with db.transaction() as tx:
+            assert [tuple(r) for r in tx.fetchall("SELECT seq, hash FROM audit_entries")] == rows
+    finally:
+        db.dispose()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="install.py initialise: when a step after the migration fails (here copying the "
-    "policy), the key file it made is removed but the migrated and committed database stays, "
-    "so every later init is refused with key_file_missing; the failure itself is a bare OSError",
-)
 def test_an_init_that_fails_late_can_be_run_again(tmp_path: Path) -> None:
     settings = home(tmp_path, MAMORI_POLICY=str(tmp_path / "missing-dir" / "policy.yaml"))
-    with pytest.raises(OSError):  # noqa: PT011 - the copy fails as the OS says
+    with pytest.raises(ConfigError) as failed:
         initialise(settings, policy_source=EXAMPLE_POLICY, by="cli:test")
+    assert failed.value.code == "policy_copy_failed"
+    assert not settings.key_file.exists()
     (tmp_path / "missing-dir").mkdir()
     initialise(settings, policy_source=EXAMPLE_POLICY, by="cli:test")
     open_runtime(settings).close()

@@ -164,12 +164,6 @@ def test_a_wrapped_key_altered_by_one_byte_does_not_open(vault: Vault) -> None:
 
 
 @pytest.mark.parametrize("length", [0, 2, 10])
-@pytest.mark.xfail(
-    strict=True,
-    reason="crypto/vault.py Vault.open: a sealed value shorter than its 3-byte header and "
-    "12-byte nonce escapes as IndexError (empty) or ValueError from AESGCM (nonce under "
-    "8 bytes) instead of IntegrityError(seal_broken)",
-)
 def test_a_truncated_ciphertext_is_an_integrity_error(vault: Vault, length: int) -> None:
     wrapped, sealed = sealed_for(vault, A)
     cut = {**sealed, NAME: sealed[NAME][:length]}
@@ -207,11 +201,6 @@ def test_a_grant_needs_its_mint_to_be_made_at_all() -> None:
         Grant("officer", PURPOSE, Action.READ, frozenset(VALUES), frozenset({A}))  # type: ignore[call-arg]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="guard/grant.py Grant: 'mint' is an init field, so dataclasses.replace() copies the "
-    "private token and widens a real grant to any subject or category without the guard",
-)
 def test_a_grant_cannot_be_widened_by_copying_it(vault: Vault) -> None:
     wrapped, sealed = sealed_for(vault, B)
     narrow = grant(Action.READ, [A], [NAME])

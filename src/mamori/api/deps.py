@@ -22,6 +22,7 @@ from mamori.audit.service import Entry
 from mamori.db.engine import Tx
 from mamori.errors import BadRequest, Denied
 from mamori.guard.rules import Actor
+from mamori.guard.service import refuse
 from mamori.runtime import Runtime
 
 SESSION_COOKIE = "mamori_session"
@@ -108,8 +109,7 @@ def require_flag(tx: Tx, rt: Runtime, actor: Actor, flag: str, what: str) -> Non
     entry = Entry(
         actor.name, f"system.{flag}", what.replace(" ", "_")[:32], [], [], "denied", denied.rule
     )
-    rt.audit.append(tx, entry, at=rt.now())
-    raise denied
+    raise refuse(rt, denied, entry)
 
 
 WorkDep = Annotated[Work, Depends(work)]

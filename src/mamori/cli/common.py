@@ -12,11 +12,13 @@ import functools
 import getpass
 import json
 import os
+import sqlite3
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Annotated, Any, ParamSpec, TypeVar
 
+import psycopg
 import typer
 from rich.console import Console
 from rich.markup import escape
@@ -25,7 +27,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from mamori import boot
 from mamori.config import load_settings
 from mamori.db.engine import Tx
-from mamori.errors import MamoriError, PolicyError, ValidationFailed
+from mamori.errors import MamoriError, PolicyError, StorageError, ValidationFailed
 from mamori.guard.rules import Actor
 from mamori.runtime import Runtime
 from mamori.staff import service as staff
@@ -77,17 +79,24 @@ def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
             return func(*args, **kwargs)
         except MamoriError as error:
             fail(error, as_json=as_json)
-        except SQLAlchemyError as error:
-            fail(
-                MamoriError(
-                    f"the database failed: {type(error.__cause__ or error).__name__}",
-                    code="storage_error",
-                ),
-                as_json=as_json,
-            )
+        except (SQLAlchemyError, sqlite3.Error, psycopg.Error) as error:
+            fail(storage_failure(error), as_json=as_json)
         raise AssertionError("unreachable")
 
     return wrapper
+
+
+def storage_failure(error: Exception) -> MamoriError:
+    """A database failure in one sentence; the driver's own text may quote input, so it is left out."""
+    text = str(error).lower()
+    if "locked" in text or "busy" in text:
+        return StorageError(
+            "the database is busy with another writer; try again", code="database_busy"
+        )
+    return StorageError(
+        f"the database failed ({type(error).__name__}); check it with 'mamori db status'",
+        code="storage_error",
+    )
 
 
 @contextmanager

@@ -9,6 +9,7 @@ version opens, so rotation can proceed while reads go on.
 from __future__ import annotations
 
 import base64
+import hmac
 import json
 import os
 import stat
@@ -114,3 +115,9 @@ def read_key_file(path: Path) -> KeyMaterial:
         return parse(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as exc:
         raise KeyFileError(f"the key file {path} cannot be read") from exc
+
+
+def key_check(keys: KeyMaterial, installation: str) -> str:
+    """A value that tells whether a key file belongs to an installation, and nothing else."""
+    digest = hmac.digest(keys.audit, f"mamori/key-check/v1|{installation}".encode(), "sha256")
+    return digest[:16].hex()

@@ -41,8 +41,12 @@ def _value_aad(subject_ref: str, category: str, key_version: int) -> bytes:
 _AAD_SUFFIX: dict[tuple[str, bytes], bytes] = {}
 
 
-def _aad_suffix(category: str, header: bytes) -> bytes:
+def _aad_suffix(subject_ref: str, category: str, header: bytes) -> bytes:
     """The category-and-version end of a value's associated data, remembered per header."""
+    if len(header) < 3:
+        raise IntegrityError(
+            f"the sealed {category} value of subject {subject_ref} is cut short", code="seal_broken"
+        )
     if header[0] != FORMAT:
         raise IntegrityError(f"a sealed {category} value has an unknown format", code="seal_format")
     suffix = f"{category}|{int.from_bytes(header[1:3])}".encode()
@@ -159,10 +163,10 @@ class Vault:
             try:
                 aad = prefix + _AAD_SUFFIX[category, token[:3]]
             except KeyError:
-                aad = prefix + _aad_suffix(category, token[:3])
+                aad = prefix + _aad_suffix(subject_ref, category, token[:3])
             try:
                 opened[category] = decrypt(token[3:15], token[15:], aad).decode()
-            except InvalidTag as exc:
+            except (InvalidTag, ValueError) as exc:  # ValueError: too short to hold a nonce
                 raise IntegrityError(
                     f"the sealed {category} value of subject {subject_ref} does not open: "
                     "it was altered or does not belong there",

@@ -118,12 +118,22 @@ class Handle:
         try:
             yield tx
         except BaseException as exc:
-            # A refusal by the guard is decided before any write and leaves
-            # only its audit entry behind, which must be kept.
-            if getattr(exc, "keeps_audit_entry", False):
-                self._commit(tx)
-            else:
-                tx.raw.rollback()
+            tx.raw.rollback()
+            keep = getattr(exc, "keep", None)
+            if keep:
+                self._keep(keep)
+            raise
+        self._commit(tx)
+
+    def _keep(self, records: list[Callable[[Tx], None]]) -> None:
+        """A failed unit of work rolls back whole; only what the error keeps is written."""
+        tx = Tx(self.conn, self._raw, self._cursor, is_pg=self.is_pg)
+        tx.raw.execute(self._begin)
+        try:
+            for record in records:
+                record(tx)
+        except BaseException:
+            tx.raw.rollback()
             raise
         self._commit(tx)
 

@@ -9,26 +9,62 @@ the one road obvious and any second road stand out in review and in tests.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from mamori.errors import IntegrityError
 from mamori.policy.schemas import Action
 
 _MINT = object()
 
 
-@dataclass(frozen=True, slots=True)
 class Grant:
+    """Immutable, not copyable, not picklable: the only way to get one is ``mint``."""
+
+    __slots__ = ("action", "actor", "categories", "purpose", "subjects")
     actor: str
     purpose: str
     action: Action
     categories: frozenset[str]
     subjects: frozenset[str]
-    mint: object = field(repr=False, compare=False)
 
-    def __post_init__(self) -> None:
-        if self.mint is not _MINT:
+    def __init__(
+        self,
+        actor: str,
+        purpose: str,
+        action: Action,
+        categories: frozenset[str],
+        subjects: frozenset[str],
+        mint: object,
+    ) -> None:
+        if mint is not _MINT:
             raise IntegrityError("a grant can only be issued by the guard", code="forged_grant")
+        for name, value in (
+            ("actor", actor),
+            ("purpose", purpose),
+            ("action", action),
+            ("categories", frozenset(categories)),
+            ("subjects", frozenset(subjects)),
+        ):
+            object.__setattr__(self, name, value)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise IntegrityError("a grant cannot be changed once issued", code="forged_grant")
+
+    def __delattr__(self, name: str) -> None:
+        raise IntegrityError("a grant cannot be changed once issued", code="forged_grant")
+
+    def __copy__(self) -> Grant:
+        raise IntegrityError("a grant cannot be copied", code="forged_grant")
+
+    def __deepcopy__(self, memo: object) -> Grant:
+        raise IntegrityError("a grant cannot be copied", code="forged_grant")
+
+    def __reduce__(self) -> str | tuple[object, ...]:
+        raise IntegrityError("a grant cannot leave the process", code="forged_grant")
+
+    def __repr__(self) -> str:
+        return (
+            f"Grant(actor={self.actor!r}, purpose={self.purpose!r}, action={self.action.value}, "
+            f"categories={len(self.categories)}, subjects={len(self.subjects)})"
+        )
 
     def covers(self, subject_ref: str, categories: frozenset[str] | set[str]) -> bool:
         return subject_ref in self.subjects and categories <= self.categories

@@ -1,10 +1,11 @@
 """The single gate: decide an access and leave its trace in one step.
 
 Every personal-data operation calls ``authorize``. It decides with
-``rules.decide`` and appends one audit entry for the decision, allowed or
-not, in the caller's transaction. A refusal of a single-subject access is
-raised as ``Denied`` after its entry is written; the unit of work commits
-that entry even though the operation failed (see ``mamori.db.engine``).
+``rules.decide`` and appends one audit entry for the decision in the
+caller's transaction. A refusal is raised as ``Denied`` carrying its audit
+entry: the unit of work rolls back everything it did and then writes that
+entry alone (``MamoriError.keep``, see ``mamori.db.engine``), so a refused
+operation leaves exactly its trace and nothing else.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 
 from mamori.audit.service import Entry
 from mamori.db.engine import Tx
-from mamori.errors import Denied
+from mamori.errors import Denied, MamoriError
 from mamori.guard.rules import Actor, Decision, SubjectFacts, decide
 from mamori.policy.schemas import Action, Channel
 from mamori.runtime import Runtime
@@ -49,13 +50,16 @@ def authorize(
             channel=channel,
             consent_record=consent_record,
         )
-    except Denied as denied:
-        _record(tx, rt, actor, purpose, action, refs, wanted, "denied", denied.rule, detail)
-        raise
-    if decision.refusals and (all_or_nothing or decision.grant is None):
+    except Denied as static:
+        entry = Entry(
+            actor.name, purpose, action.value, refs, wanted, "denied", static.rule, detail
+        )
+        raise refuse(rt, static, entry) from None
+    if decision.refusals and all_or_nothing:
         first = decision.refusals[0]
-        _record(tx, rt, actor, purpose, action, refs, wanted, "denied", first.rule, detail)
-        raise Denied(first.message, rule=first.rule, subject=first.ref)
+        refused = Denied(first.message, rule=first.rule, subject=first.ref)
+        entry = Entry(actor.name, purpose, action.value, refs, wanted, "denied", first.rule, detail)
+        raise refuse(rt, refused, entry)
     extra = dict(detail or {})
     if decision.refusals:
         extra["refused"] = {r.ref: r.rule for r in decision.refusals}
@@ -64,11 +68,13 @@ def authorize(
     return decision
 
 
-def record_denial(
-    tx: Tx, rt: Runtime, *, actor: Actor, purpose: str, action: Action, denied: Denied
-) -> None:
-    """Audit a refusal decided before the guard could be asked (an unknown actor, say)."""
-    _record(tx, rt, actor, purpose, action, [], [], "denied", denied.rule, None)
+def refuse(rt: Runtime, error: MamoriError, entry: Entry) -> MamoriError:
+    """``error``, carrying its audit entry past the rollback of the work it refused."""
+
+    def record(tx: Tx) -> None:
+        rt.audit.append(tx, entry, at=rt.now())
+
+    return error.keeping(record)
 
 
 def _record(

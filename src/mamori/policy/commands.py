@@ -40,9 +40,9 @@ def check(
             as_json=True,
         )
     elif problems:
-        errors.print(f"[bold red]{file}: {len(problems)} problem(s)[/]")
+        errors.print(f"[bold red]{file}: {len(problems)} problem(s)[/]", soft_wrap=True)
         for problem in problems:
-            errors.print(f"  {problem}", markup=False, highlight=False)
+            errors.print(f"  {problem}", markup=False, highlight=False, soft_wrap=True)
     else:
         assert policy is not None
         console.print(

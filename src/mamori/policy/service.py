@@ -21,6 +21,7 @@ from mamori.db.base import to_utc_text
 from mamori.db.engine import Tx
 from mamori.errors import Conflict, Denied, ValidationFailed
 from mamori.guard.rules import Actor
+from mamori.guard.service import refuse
 from mamori.policy.loader import policy_digest
 from mamori.policy.models import NoticeVersion
 from mamori.runtime import Runtime
@@ -82,8 +83,7 @@ def _require_privileged(tx: Tx, rt: Runtime, actor: Actor) -> None:
             rule="not_privileged",
         )
         entry = Entry(actor.name, "policy.publish", "publish", [], [], "denied", denied.rule)
-        rt.audit.append(tx, entry, at=rt.now())
-        raise denied
+        raise refuse(rt, denied, entry)
 
 
 def _from_row(row: Row[Any]) -> Notice:

@@ -16,6 +16,7 @@ from mamori.audit.service import Entry
 from mamori.db.engine import Tx
 from mamori.errors import Conflict, Denied, NotFound, ValidationFailed
 from mamori.guard.rules import Actor
+from mamori.guard.service import refuse
 from mamori.runtime import Runtime
 from mamori.staff.models import StaffAccount
 
@@ -77,10 +78,7 @@ def actor(tx: Tx, rt: Runtime, *, handle: str, purpose: str, action: str) -> Act
     row = tx.fetchone("SELECT roles, active FROM staff_accounts WHERE handle = ?", (handle,))
     if row is None:
         denied = Denied(f"there is no staff account '{handle}'", rule="unknown_actor")
-        rt.audit.append(
-            tx, Entry(handle, purpose, action, [], [], "denied", denied.rule), at=rt.now()
-        )
-        raise denied
+        raise refuse(rt, denied, Entry(handle, purpose, action, [], [], "denied", denied.rule))
     return Actor(handle, tuple(json.loads(row[0])), "staff", bool(row[1]))
 
 

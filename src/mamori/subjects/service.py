@@ -12,11 +12,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from mamori.audit.service import Entry
 from mamori.db.base import to_utc_text
 from mamori.db.engine import Tx
 from mamori.errors import NotFound, ValidationFailed
 from mamori.guard.rules import Actor, Refusal, SubjectFacts
-from mamori.guard.service import authorize
+from mamori.guard.service import authorize, refuse
 from mamori.policy import service as notices
 from mamori.policy.schemas import Action, Validator
 from mamori.runtime import Runtime
@@ -149,20 +150,22 @@ def _load_or_refuse(
     """Load a subject; an unknown reference is still a decision worth a trace."""
     try:
         return store.load(tx, ref)
-    except NotFound:
+    except NotFound as missing:
         # Check the caller's right to the purpose first, so that a refused caller
         # learns nothing about which references exist.
-        authorize(
-            tx,
-            rt,
-            actor=actor,
-            purpose=purpose,
-            action=action,
-            categories=[],
-            subjects=[],
-            detail={"unknown_subject": ref},
+        authorize(tx, rt, actor=actor, purpose=purpose, action=action, categories=[], subjects=[])
+        shown = ref if store.REF_PATTERN.fullmatch(ref) else "<malformed>"
+        entry = Entry(
+            actor.name,
+            purpose,
+            action.value,
+            [],
+            [],
+            "denied",
+            "unknown_subject",
+            {"unknown_subject": shown},
         )
-        raise
+        raise refuse(rt, missing, entry) from None
 
 
 def find(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -31,6 +32,9 @@ INSERT = (
     "INSERT INTO subjects (ref, kind, channel, created_at, updated_at, kek_version, key_version,"
     " wrapped_key, sealed, consents, suspended) VALUES (?,?,?,?,?,?,?,?,?,?,?)"
 )
+
+
+REF_PATTERN = re.compile(r"s[a-z2-7]{16}")
 
 
 def new_ref() -> str:
