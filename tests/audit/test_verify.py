@@ -25,7 +25,7 @@ from mamori.audit.verify import Report, verify
 from mamori.config import load_settings
 from mamori.consents import service as consents
 from mamori.demo import EXAMPLE_POLICY
-from mamori.errors import Denied, IntegrityError, MamoriError, NotFound
+from mamori.errors import Denied, MamoriError, NotFound
 from mamori.install import initialise
 from mamori.policy import service as notices
 from mamori.policy.schemas import Action
@@ -255,10 +255,23 @@ def test_a_chain_recomputed_with_another_key_flags_every_entry(rt: Runtime, busy
                 (prev, digest, entry["seq"]),
             )
             prev = digest
-    rt.audit.head_file.write_bytes(Checkpoint(rt.installation, old[-1]["seq"], prev).encode())
+    rt.audit.head_file.write_bytes(Checkpoint(rt.installation, old[-1]["seq"], prev).encode(other))
     report = check(rt)
-    assert kinds(report) == [(e["seq"], "changed") for e in old]
-    assert len(old) < 20  # below the report's cap, so every entry must be named
+    assert kinds(report) == [(0, "checkpoint")] + [(e["seq"], "changed") for e in old]
+    assert "audit key" in report.findings[0].message
+    assert len(old) < 19  # below the report's cap, so every entry must be named
+
+
+def test_a_checkpoint_forged_to_hide_a_cut_tail_is_found(rt: Runtime, busy: Activity) -> None:
+    """Whoever can write the files but not read the key cannot move the checkpoint back."""
+    end = last_seq(rt)
+    sql(rt, "DELETE FROM audit_entries WHERE seq > ?", (end - 2,))
+    new_tip = entries(rt)[-1]
+    forged = Checkpoint(rt.installation, new_tip["seq"], new_tip["hash"]).encode(b"\x07" * 32)
+    rt.audit.head_file.write_bytes(forged)
+    report = check(rt)
+    assert kinds(report) == [(0, "checkpoint")]
+    assert "audit key" in report.findings[0].message
 
 
 # -- tampering with the checkpoint file --------------------------------------
@@ -274,7 +287,9 @@ def test_a_deleted_checkpoint_is_found(rt: Runtime, busy: Activity) -> None:
 def test_a_checkpoint_naming_another_hash_is_found(rt: Runtime, busy: Activity) -> None:
     point = rt.audit.read_checkpoint()
     assert point is not None
-    rt.audit.head_file.write_bytes(Checkpoint(point.installation, point.seq, b"\1" * 32).encode())
+    rt.audit.head_file.write_bytes(
+        Checkpoint(point.installation, point.seq, b"\1" * 32).encode(rt.audit.key)
+    )
     assert kinds(check(rt)) == [(point.seq, "checkpoint")]
 
 
@@ -284,7 +299,9 @@ def test_a_checkpoint_moved_back_to_an_earlier_entry_must_match_it(
     point = rt.audit.read_checkpoint()
     assert point is not None
     tip = point.hash
-    rt.audit.head_file.write_bytes(Checkpoint(point.installation, point.seq - 3, tip).encode())
+    rt.audit.head_file.write_bytes(
+        Checkpoint(point.installation, point.seq - 3, tip).encode(rt.audit.key)
+    )
     assert kinds(check(rt)) == [(point.seq - 3, "checkpoint")]
 
 
@@ -292,7 +309,7 @@ def test_a_checkpoint_moved_forward_reads_as_a_cut_log(rt: Runtime, busy: Activi
     point = rt.audit.read_checkpoint()
     assert point is not None
     rt.audit.head_file.write_bytes(
-        Checkpoint(point.installation, point.seq + 5, point.hash).encode()
+        Checkpoint(point.installation, point.seq + 5, point.hash).encode(rt.audit.key)
     )
     assert kinds(check(rt)) == [(point.seq + 1, "truncated")]
 
@@ -300,7 +317,7 @@ def test_a_checkpoint_moved_forward_reads_as_a_cut_log(rt: Runtime, busy: Activi
 def test_a_checkpoint_of_another_installation_is_found(rt: Runtime, busy: Activity) -> None:
     point = rt.audit.read_checkpoint()
     assert point is not None
-    rt.audit.head_file.write_bytes(Checkpoint("0" * 32, point.seq, point.hash).encode())
+    rt.audit.head_file.write_bytes(Checkpoint("0" * 32, point.seq, point.hash).encode(rt.audit.key))
     report = check(rt)
     assert kinds(report) == [(0, "checkpoint")]
     assert "another installation" in report.findings[0].message
@@ -309,13 +326,14 @@ def test_a_checkpoint_of_another_installation_is_found(rt: Runtime, busy: Activi
 @pytest.mark.parametrize(
     "garbage", [b"not a checkpoint at all\n", b'{"seq": "x"}\n', b"\xff\xfe\x00", b"mamori"]
 )
-def test_a_garbled_checkpoint_stops_verification_with_its_reason(
+def test_a_garbled_checkpoint_is_a_finding_and_the_chain_is_still_walked(
     rt: Runtime, busy: Activity, garbage: bytes
 ) -> None:
     rt.audit.head_file.write_bytes(garbage)
-    with pytest.raises(IntegrityError) as malformed:
-        check(rt)
-    assert malformed.value.code == "checkpoint_malformed"
+    report = check(rt)
+    assert kinds(report) == [(0, "checkpoint")]
+    assert "malformed" in report.findings[0].message
+    assert report.entries == last_seq(rt)
 
 
 def test_appends_keep_the_checkpoint_at_the_tip(rt: Runtime, busy: Activity) -> None:

@@ -247,7 +247,9 @@ def test_shredding_is_final(rt: Runtime) -> None:
             )
             == []
         )
-        row = tx.fetchone("SELECT wrapped_key, sealed, erased_at IS NOT NULL FROM subjects WHERE ref = ?", (ref,))
+        row = tx.fetchone(
+            "SELECT wrapped_key, sealed, erased_at IS NOT NULL FROM subjects WHERE ref = ?", (ref,)
+        )
     assert tuple(row) == (None, None, True)
 
 

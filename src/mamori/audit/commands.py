@@ -26,6 +26,7 @@ def verify(as_json: JsonOpt = False) -> None:
         "last_seq": report.last_seq,
         "checkpoint_seq": report.checkpoint_seq,
         "findings": [f.__dict__ for f in report.findings],
+        "total_findings": report.total_findings,
     }
     if as_json:
         emit(data, as_json=True)
@@ -35,7 +36,7 @@ def verify(as_json: JsonOpt = False) -> None:
         )
     else:
         errors.print(
-            f"[bold red]audit chain broken:[/] {len(report.findings)} finding(s) in {report.entries} entries"
+            f"[bold red]audit chain broken:[/] {report.total_findings} finding(s) in {report.entries} entries"
         )
         for finding in report.findings:
             errors.print(f"  - {finding.message}", markup=False, highlight=False)

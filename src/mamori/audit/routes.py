@@ -42,6 +42,7 @@ class VerifyReport(BaseModel):
     last_seq: int
     checkpoint_seq: int | None
     findings: list[FindingRead]
+    total_findings: int
 
 
 @router.get("", responses=ERRORS)
@@ -78,4 +79,5 @@ def verify_chain(creds: CredentialsDep, work: WorkDep) -> VerifyReport:
         last_seq=report.last_seq,
         checkpoint_seq=report.checkpoint_seq,
         findings=findings,
+        total_findings=report.total_findings,
     )

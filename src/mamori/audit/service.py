@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import fcntl
 import functools
+import hmac
 import json
 import os
 import re
@@ -30,7 +31,7 @@ _PG_AUDIT_LOCK = 0x6D616D6F  # "mamo": serializes appenders on PostgreSQL
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9_.:@*-]{1,100}$")
 _SAFE_CHARS = re.compile(r"[A-Za-z0-9_.:@*-]+")
 HEAD_RECORD = 160
-_HEAD_FORMAT = "mamori-head/1"
+_HEAD_FORMAT = "mamori-head/2"
 
 
 @dataclass(frozen=True)
@@ -39,25 +40,42 @@ class Checkpoint:
     seq: int
     hash: bytes
 
-    def encode(self) -> bytes:
-        line = f"{_HEAD_FORMAT} {self.installation} {self.seq} {self.hash.hex()}"
+    def encode(self, key: bytes) -> bytes:
+        mac = _head_mac(key, self.installation, self.seq, self.hash)
+        line = f"{_HEAD_FORMAT} {self.installation} {self.seq} {self.hash.hex()} {mac}"
         return line.encode().ljust(HEAD_RECORD - 1) + b"\n"
 
     @staticmethod
-    def decode(data: bytes) -> Checkpoint | None:
+    def decode(data: bytes, key: bytes | None = None) -> Checkpoint | None:
+        """Parse a checkpoint; with ``key``, also prove it was written with the audit key."""
         if not data.strip():
             return None
         parts = data.split()
-        if len(parts) != 4 or parts[0] != _HEAD_FORMAT.encode():
+        if len(parts) != 5 or parts[0] != _HEAD_FORMAT.encode():
             raise IntegrityError(
                 "the audit checkpoint file is malformed", code="checkpoint_malformed"
             )
         try:
-            return Checkpoint(parts[1].decode(), int(parts[2]), bytes.fromhex(parts[3].decode()))
+            point = Checkpoint(parts[1].decode(), int(parts[2]), bytes.fromhex(parts[3].decode()))
+            mac = parts[4].decode()
         except (ValueError, UnicodeDecodeError) as exc:
             raise IntegrityError(
                 "the audit checkpoint file is malformed", code="checkpoint_malformed"
             ) from exc
+        if key is not None and not hmac.compare_digest(
+            mac, _head_mac(key, point.installation, point.seq, point.hash)
+        ):
+            raise IntegrityError(
+                "the audit checkpoint file was not written with this installation's audit key",
+                code="checkpoint_forged",
+            )
+        return point
+
+
+def _head_mac(key: bytes, installation: str, seq: int, digest: bytes) -> str:
+    return hmac.digest(
+        key, f"mamori/head/v1|{installation}|{seq}|{digest.hex()}".encode(), "sha256"
+    )[:16].hex()
 
 
 @functools.lru_cache(maxsize=4096)
@@ -147,9 +165,12 @@ class AuditLog:
         fd = self._head_fd()
         fcntl.flock(fd, fcntl.LOCK_EX)
         try:
-            current = Checkpoint.decode(os.pread(fd, HEAD_RECORD, 0))
+            try:
+                current = Checkpoint.decode(os.pread(fd, HEAD_RECORD, 0))
+            except IntegrityError:
+                current = None  # unreadable: replaced by the true head
             if current is None or current.installation != self.installation or current.seq < seq:
-                os.pwrite(fd, Checkpoint(self.installation, seq, digest).encode(), 0)
+                os.pwrite(fd, Checkpoint(self.installation, seq, digest).encode(self._key), 0)
         finally:
             fcntl.flock(fd, fcntl.LOCK_UN)
 
@@ -159,8 +180,9 @@ class AuditLog:
         self._fd = None
 
     def read_checkpoint(self) -> Checkpoint | None:
+        """The checkpoint, proven written with the audit key; IntegrityError otherwise."""
         try:
-            return Checkpoint.decode(self.head_file.read_bytes())
+            return Checkpoint.decode(self.head_file.read_bytes(), self._key)
         except FileNotFoundError:
             return None
 

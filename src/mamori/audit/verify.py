@@ -17,6 +17,7 @@ from typing import Any
 from mamori.audit.chain import GENESIS, SEP
 from mamori.audit.service import AuditLog, Checkpoint
 from mamori.db.engine import Tx
+from mamori.errors import IntegrityError
 
 BATCH = 5000
 MAX_FINDINGS = 20
@@ -39,12 +40,15 @@ class Report:
     last_seq: int = 0
     checkpoint_seq: int | None = None
     findings: list[Finding] = field(default_factory=list)
+    total_findings: int = 0
 
     @property
     def ok(self) -> bool:
         return not self.findings
 
     def add(self, finding: Finding) -> None:
+        """Keep the first findings in full; count them all."""
+        self.total_findings += 1
         if len(self.findings) < MAX_FINDINGS:
             self.findings.append(finding)
 
@@ -62,7 +66,11 @@ def _batches(tx: Tx) -> Iterator[list[Any]]:
 def verify(tx: Tx, log: AuditLog) -> Report:
     """Check every entry of the chain and the checkpoint; never stops at the first break."""
     report = Report()
-    point = log.read_checkpoint()
+    try:
+        point = log.read_checkpoint()
+    except IntegrityError as unreadable:
+        report.add(Finding(0, "checkpoint", unreadable.message))
+        point = None
     point_seq, point_hash = (point.seq, None) if point else (-1, None)
     key, digest, join = log.key, hmac.digest, SEP.join
     expected_seq, prev_hash = 1, GENESIS
@@ -99,7 +107,7 @@ def _check_checkpoint(
     report: Report, point: Checkpoint | None, installation: str, seen: bytes | None
 ) -> None:
     if point is None:
-        if report.entries:
+        if report.entries and not any(f.kind == "checkpoint" for f in report.findings):
             report.add(Finding(0, "checkpoint", "the audit checkpoint file is missing"))
         return
     report.checkpoint_seq = point.seq

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from mamori.audit.commands import app as audit_app
+from mamori.auth.commands import app as tokens_app
 from mamori.cli.common import JsonOpt, console, emit, handle_errors, operator
 from mamori.config import load_settings
 from mamori.consents.commands import app as consents_app
@@ -30,6 +31,7 @@ app.add_typer(subjects_app, name="subjects")
 app.add_typer(consents_app, name="consents")
 app.add_typer(audit_app, name="audit")
 app.add_typer(db_app, name="db")
+app.add_typer(tokens_app, name="tokens")
 
 
 @app.command("init")

@@ -1,6 +1,7 @@
 """Imports every domain's tables so that metadata and migrations see them all."""
 
 from mamori.audit.models import AuditEntry
+from mamori.auth.models import CsrfUse, ServiceToken, StaffCredential, StaffSession
 from mamori.consents.models import ConsentEvent
 from mamori.db.base import Base
 from mamori.db.meta import InstallationFact
@@ -13,9 +14,13 @@ __all__ = [
     "Base",
     "BlindIndex",
     "ConsentEvent",
+    "CsrfUse",
     "InstallationFact",
     "NoticeVersion",
+    "ServiceToken",
     "StaffAccount",
+    "StaffCredential",
+    "StaffSession",
     "Subject",
     "ValueHistory",
 ]

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
+from mamori.auth import passwords, totp
 from mamori.cli.common import JsonOpt, console, emit, handle_errors, operator, runtime
 from mamori.staff import service
 
@@ -69,3 +71,60 @@ def list_(as_json: JsonOpt = False) -> None:
         console.print(table)
 
     emit(rows, as_json=as_json, render=render)
+
+
+def _read_password(handle: str, from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    return str(
+        typer.prompt(f"new password for {handle}", hide_input=True, confirmation_prompt=True)
+    )
+
+
+@app.command("passwd")
+@handle_errors
+def passwd(
+    handle: Annotated[str, typer.Argument()],
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from stdin (scripts).")
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Set an account's password (prompted twice, hidden); ends its open sessions."""
+    password = _read_password(handle, password_stdin)
+    with runtime() as rt, rt.db.transaction() as tx:
+        passwords.set_password(tx, rt, handle=handle, password=password, by=operator())
+    emit(
+        {"handle": handle, "password_set": True},
+        as_json=as_json,
+        render=lambda d: console.print(f"password set for {handle}"),
+    )
+
+
+@app.command("totp")
+@handle_errors
+def totp_(
+    handle: Annotated[str, typer.Argument()],
+    code: Annotated[
+        str | None, typer.Option(help="Confirm the enrolment with a code from the app.")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Enrol a second factor (prints its otpauth:// URI once), then confirm it with --code."""
+    with runtime() as rt, rt.db.transaction() as tx:
+        if code is not None:
+            totp.confirm_totp(tx, rt, handle=handle, code=code, now=rt.now(), by=operator())
+            data: dict[str, Any] = {"handle": handle, "totp": "confirmed"}
+        else:
+            uri = totp.enroll_totp(tx, rt, handle=handle, by=operator())
+            data = {"handle": handle, "totp": "pending", "uri": uri}
+
+    def render(d: dict[str, Any]) -> None:
+        if d["totp"] == "confirmed":
+            console.print(f"second factor confirmed for {handle}")
+            return
+        console.print("add this to the authenticator app (shown once):")
+        console.print(d["uri"], markup=False, highlight=False, soft_wrap=True)
+        console.print(f"then confirm: mamori staff totp {handle} --code NNNNNN")
+
+    emit(data, as_json=as_json, render=render)

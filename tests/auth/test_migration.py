@@ -1,0 +1,32 @@
+"""The authentication migration: it matches the models, and goes down and up again."""
+
+from __future__ import annotations
+
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+
+from mamori.db.migrate import alembic_config, current_revision, head_revision, upgrade
+from mamori.db.tables import Base
+from mamori.runtime import Runtime
+
+AUTH_TABLES = {"staff_credentials", "service_tokens", "staff_sessions", "csrf_used"}
+
+
+def test_the_schema_at_head_matches_the_models(rt: Runtime) -> None:
+    assert head_revision() == "0002"
+    assert current_revision(rt.db.engine) == "0002"
+    with rt.db.engine.connect() as conn:
+        assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
+
+
+def test_0002_goes_down_to_0001_and_up_again(rt: Runtime) -> None:
+    config = alembic_config()
+    with rt.db.engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0001")
+    assert current_revision(rt.db.engine) == "0001"
+    assert not any(rt.db.has_table(t) for t in AUTH_TABLES)
+    assert rt.db.has_table("staff_accounts")
+    upgrade(rt.db.engine)
+    assert all(rt.db.has_table(t) for t in AUTH_TABLES)
