@@ -13,19 +13,22 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from mamori import __version__, boot
+from mamori.api.limits import Limits, limit_general
 from mamori.api.middleware import EdgeMiddleware
 from mamori.api.openapi import mark_purpose_required
 from mamori.api.pool import HandlePool
 from mamori.api.problems import MEDIA_TYPE, problem, problem_for
+from mamori.auth.ratelimit import limiter_from_env
+from mamori.auth.sealing import RATE_LIMIT_LABEL, subkey
 from mamori.config import Settings, load_settings
-from mamori.errors import MamoriError, RateLimited
+from mamori.errors import MamoriError
 from mamori.runtime import Runtime
 
 log = logging.getLogger("mamori.api")
@@ -39,9 +42,12 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         rt = runtime or boot.start(settings or load_settings())
         app.state.rt = rt
         app.state.pool = HandlePool(rt.db)
+        app.state.limits = Limits.from_env()
+        app.state.limiter = limiter_from_env(rt.settings, key_secret=subkey(rt, RATE_LIMIT_LABEL))
         try:
             yield
         finally:
+            app.state.limiter.close()
             app.state.pool.close()
             if runtime is None:
                 rt.close()
@@ -51,6 +57,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         version=__version__,
         summary="A privacy policy as running, enforced, provable software.",
         lifespan=lifespan,
+        dependencies=[Depends(limit_general)],
     )
     _install_error_handlers(app)
     _mount_routes(app)
@@ -62,12 +69,13 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
 def _mount_routes(app: FastAPI) -> None:
     from mamori.api.health import router as health
     from mamori.audit.routes import router as audit
+    from mamori.auth.routes import router as auth
     from mamori.consents.routes import router as consents
     from mamori.policy.routes import router as policy
     from mamori.staff.routes import router as staff
     from mamori.subjects.routes import router as subjects
 
-    for router in (health, subjects, consents, policy, audit, staff):
+    for router in (health, auth, subjects, consents, policy, audit, staff):
         app.include_router(router)
 
 
@@ -94,8 +102,8 @@ def _install_error_handlers(app: FastAPI) -> None:
             },
         )
         headers = None
-        if isinstance(error, RateLimited):
-            headers = {"Retry-After": str(error.fields.get("retry_after_s", 1))}
+        if "retry_after_s" in error.fields:
+            headers = {"Retry-After": str(error.fields["retry_after_s"])}
         return _respond(body, headers)
 
     @app.exception_handler(RequestValidationError)

@@ -29,6 +29,9 @@ UNAUTHENTICATED = frozenset(
         "session_invalid",
         "session_expired",
         "unknown_actor",
+        "totp_required",
+        "bad_totp",
+        "totp_not_enrolled",
     }
 )
 
@@ -71,8 +74,11 @@ TITLES = {
 
 
 def status_for(error: MamoriError) -> int:
-    if isinstance(error, Denied) and error.rule in UNAUTHENTICATED:
-        return 401
+    if isinstance(error, Denied):
+        if error.rule in UNAUTHENTICATED:
+            return 401
+        if error.rule == "account_locked":
+            return 429
     return error.status
 
 

@@ -81,7 +81,12 @@ def _record(
 
 @router.post("/grant", responses=ERRORS)
 def grant_consent(
-    ref: RefPath, body: ConsentChange, purpose: PurposeQuery, creds: CredentialsDep, work: WorkDep
+    *,
+    ref: RefPath,
+    body: ConsentChange,
+    purpose: PurposeQuery = None,
+    creds: CredentialsDep,
+    work: WorkDep,
 ) -> ConsentResult:
     """Record that the person consented to the purpose."""
     return _record(ref, purpose, GRANTED, body, creds, work)
@@ -89,7 +94,12 @@ def grant_consent(
 
 @router.post("/withdraw", responses=ERRORS)
 def withdraw_consent(
-    ref: RefPath, body: ConsentChange, purpose: PurposeQuery, creds: CredentialsDep, work: WorkDep
+    *,
+    ref: RefPath,
+    body: ConsentChange,
+    purpose: PurposeQuery = None,
+    creds: CredentialsDep,
+    work: WorkDep,
 ) -> ConsentResult:
     """Record that the person withdrew consent to the purpose."""
     return _record(ref, purpose, WITHDRAWN, body, creds, work)
@@ -97,7 +107,7 @@ def withdraw_consent(
 
 @router.get("", responses=ERRORS)
 def consent_history(
-    ref: RefPath, purpose: PurposeQuery, creds: CredentialsDep, work: WorkDep
+    *, ref: RefPath, purpose: PurposeQuery = None, creds: CredentialsDep, work: WorkDep
 ) -> list[ConsentEvent]:
     """The subject's consent events for the purpose (all of them under a dsr.* purpose)."""
     with work.begin() as tx:

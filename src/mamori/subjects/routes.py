@@ -34,7 +34,7 @@ ERRORS = responses(400, 401, 403, 404, 409, 422, 429)
 
 @router.post("", status_code=status.HTTP_201_CREATED, responses=ERRORS)
 def create_subject(
-    body: SubjectCreate, purpose: PurposeQuery, creds: CredentialsDep, work: WorkDep
+    *, body: SubjectCreate, purpose: PurposeQuery = None, creds: CredentialsDep, work: WorkDep
 ) -> SubjectCreated:
     """Register a person through a channel, for a purpose the channel announces."""
     with work.begin() as tx:
@@ -51,8 +51,9 @@ def create_subject(
 
 @router.get("/{ref}", responses=ERRORS)
 def get_subject(
+    *,
     ref: RefPath,
-    purpose: PurposeQuery,
+    purpose: PurposeQuery = None,
     creds: CredentialsDep,
     work: WorkDep,
     category: Annotated[
@@ -69,7 +70,7 @@ def get_subject(
 
 @router.post("/search", responses=ERRORS)
 def search_subjects(
-    body: SubjectSearch, purpose: PurposeQuery, creds: CredentialsDep, work: WorkDep
+    *, body: SubjectSearch, purpose: PurposeQuery = None, creds: CredentialsDep, work: WorkDep
 ) -> SubjectRefs:
     """Find subjects by exact e-mail or phone (through the blind index)."""
     with work.begin() as tx:
@@ -83,7 +84,8 @@ def search_subjects(
 
 @router.get("", responses=ERRORS)
 def list_subjects(
-    purpose: PurposeQuery,
+    *,
+    purpose: PurposeQuery = None,
     creds: CredentialsDep,
     work: WorkDep,
     kind: Annotated[str | None, Query(max_length=100)] = None,
@@ -110,7 +112,12 @@ def list_subjects(
 
 @router.patch("/{ref}", responses=ERRORS)
 def correct_subject(
-    ref: RefPath, body: SubjectCorrect, purpose: PurposeQuery, creds: CredentialsDep, work: WorkDep
+    *,
+    ref: RefPath,
+    body: SubjectCorrect,
+    purpose: PurposeQuery = None,
+    creds: CredentialsDep,
+    work: WorkDep,
 ) -> SubjectCorrected:
     """Correct values; the previous ones are kept as sealed history."""
     with work.begin() as tx:
