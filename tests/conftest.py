@@ -67,7 +67,9 @@ class Clock:
 
 @pytest.fixture(params=["sqlite", "postgres"])
 def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Settings]:
-    base = load_settings({"MAMORI_HOME": str(tmp_path / "home")})
+    # The checkpoint follows every commit here, so tests can read it at once;
+    # tests/audit/test_checkpoint_pacing.py covers the paced default.
+    base = load_settings({"MAMORI_HOME": str(tmp_path / "home"), "MAMORI_CHECKPOINT_EVERY_S": "0"})
     if request.param == "sqlite":
         yield base
         return

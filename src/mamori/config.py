@@ -23,6 +23,7 @@ class Settings:
     policy_file: Path = Path()
     audit_head_file: Path = Path()
     erasure_ledger_file: Path = Path()
+    checkpoint_every_s: float = 0.05
 
     @property
     def is_sqlite(self) -> bool:
@@ -45,4 +46,5 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         policy_file=Path(env.get("MAMORI_POLICY") or home / "policy.yaml"),
         audit_head_file=key_file.parent / "audit.head",
         erasure_ledger_file=key_file.parent / "erasures.ledger",
+        checkpoint_every_s=float(env.get("MAMORI_CHECKPOINT_EVERY_S") or 0.05),
     )

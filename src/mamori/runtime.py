@@ -60,7 +60,12 @@ def open_runtime(settings: Settings, *, clock: Callable[[], datetime] = utc_now)
     except BaseException:
         db.dispose()
         raise
-    audit = AuditLog(key=keys.audit, head_file=settings.audit_head_file, installation=installation)
+    audit = AuditLog(
+        key=keys.audit,
+        head_file=settings.audit_head_file,
+        installation=installation,
+        every_s=settings.checkpoint_every_s,
+    )
     ledger = ErasureLedger(settings.erasure_ledger_file)
     return Runtime(settings, db, policy, Vault(keys), audit, installation, ledger, clock)
 

@@ -631,7 +631,7 @@ def test_the_audit_table_gone_stops_registration(rt: Runtime) -> None:
 
 
 def _sqlite_home(tmp_path: Path) -> Runtime:
-    settings = load_settings({"MAMORI_HOME": str(tmp_path)})
+    settings = load_settings({"MAMORI_HOME": str(tmp_path), "MAMORI_CHECKPOINT_EVERY_S": "0"})
     initialise(settings, policy_source=EXAMPLE_POLICY, by="cli:test")
     return open_runtime(settings)
 

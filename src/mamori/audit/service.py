@@ -16,6 +16,8 @@ import hmac
 import json
 import os
 import re
+import threading
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -31,6 +33,10 @@ _PG_AUDIT_LOCK = 0x6D616D6F  # "mamo": serializes appenders on PostgreSQL
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9_.:@*-]{1,100}$")
 _SAFE_CHARS = re.compile(r"[A-Za-z0-9_.:@*-]+")
 HEAD_RECORD = 160
+# Under a stream of commits the head is written at most this often (and at close),
+# which keeps a file write off most audited accesses; a crash can lose at most this
+# much of the checkpoint's lead, never an entry.
+CHECKPOINT_EVERY_S = 0.05
 _HEAD_FORMAT = "mamori-head/2"
 
 
@@ -84,6 +90,12 @@ def safe_name(value: str) -> str:
     return value if _SAFE_NAME.match(value) else "<unrecognised>"
 
 
+@functools.lru_cache(maxsize=1024)
+def _category_names(categories: tuple[str, ...]) -> str:
+    """Category lists repeat endlessly (a purpose's categories): encode each once."""
+    return json_names(categories)
+
+
 def json_names(names: Sequence[str]) -> str:
     """A JSON list of references or keys; the common case built without the encoder."""
     if all(map(_SAFE_CHARS.fullmatch, names)):
@@ -106,12 +118,19 @@ class Entry:
 class AuditLog:
     """Appends entries for one installation and keeps its checkpoint file."""
 
-    def __init__(self, *, key: bytes, head_file: Path, installation: str) -> None:
+    def __init__(
+        self, *, key: bytes, head_file: Path, installation: str, every_s: float = CHECKPOINT_EVERY_S
+    ) -> None:
         self._key = key
         self.head_file = head_file
         self.installation = installation
         self._fd: int | None = None
         self._fd_pid = 0
+        self._lock = threading.Lock()  # flock does not exclude threads sharing the fd
+        self._written_at = 0.0
+        self._every_s = every_s
+        self._pending: tuple[int, bytes] | None = None
+        self._timer: threading.Timer | None = None
 
     def append(self, tx: Tx, entry: Entry, *, at: datetime) -> int:
         """Append one entry to the chain within ``tx``; returns its sequence number."""
@@ -127,7 +146,7 @@ class AuditLog:
             safe_name(entry.purpose),
             entry.action,
             json_names(entry.subjects),
-            json_names(sorted(entry.categories)),
+            _category_names(tuple(sorted(entry.categories))),
             entry.outcome,
             entry.rule,
             json.dumps(detail, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
@@ -147,8 +166,26 @@ class AuditLog:
 
     # -- checkpoint file ---------------------------------------------------
     def _checkpoint_tip(self, tx: Tx) -> None:
-        if tx.audit_tip is not None:
-            self.checkpoint(*tx.audit_tip)
+        """After a commit: write the head now, or within ``CHECKPOINT_EVERY_S`` under load."""
+        if tx.audit_tip is None:
+            return
+        with self._lock:
+            if time.monotonic() - self._written_at >= self._every_s:
+                self._write_head(*tx.audit_tip)
+                return
+            if self._pending is None or self._pending[0] < tx.audit_tip[0]:
+                self._pending = tx.audit_tip
+            if self._timer is None:
+                self._timer = threading.Timer(self._every_s, self.flush)
+                self._timer.daemon = True
+                self._timer.start()
+
+    def flush(self) -> None:
+        """Write a head that is waiting for its turn (timer, and at close)."""
+        with self._lock:
+            self._timer = None
+            if self._pending is not None:
+                self._write_head(*self._pending)
 
     def _head_fd(self) -> int:
         """The checkpoint file, kept open; reopened after a fork or if it was removed."""
@@ -162,6 +199,12 @@ class AuditLog:
 
     def checkpoint(self, seq: int, digest: bytes) -> None:
         """Record the chain head outside the database, never moving it backwards."""
+        with self._lock:
+            self._write_head(seq, digest)
+
+    def _write_head(self, seq: int, digest: bytes) -> None:
+        self._pending = None
+        self._written_at = time.monotonic()
         fd = self._head_fd()
         fcntl.flock(fd, fcntl.LOCK_EX)
         try:
@@ -175,6 +218,10 @@ class AuditLog:
             fcntl.flock(fd, fcntl.LOCK_UN)
 
     def close(self) -> None:
+        timer = self._timer
+        if timer is not None:
+            timer.cancel()
+        self.flush()
         if self._fd is not None and self._fd_pid == os.getpid():
             os.close(self._fd)
         self._fd = None

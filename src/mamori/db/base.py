@@ -36,7 +36,9 @@ def to_utc_text(moment: datetime) -> str:
     if moment.tzinfo is None:
         raise ValueError("naive datetime: Mamori stores only aware UTC times")
     # isoformat is several times faster than strftime; the slice drops "+00:00".
-    return moment.astimezone(UTC).isoformat(timespec="microseconds")[:26] + "Z"
+    if moment.tzinfo is not UTC:
+        moment = moment.astimezone(UTC)
+    return moment.isoformat(timespec="microseconds")[:26] + "Z"
 
 
 def from_utc_text(text: str) -> datetime:

@@ -36,14 +36,12 @@ class Grant:
     ) -> None:
         if mint is not _MINT:
             raise IntegrityError("a grant can only be issued by the guard", code="forged_grant")
-        for name, value in (
-            ("actor", actor),
-            ("purpose", purpose),
-            ("action", action),
-            ("categories", frozenset(categories)),
-            ("subjects", frozenset(subjects)),
-        ):
-            object.__setattr__(self, name, value)
+        setattr_ = object.__setattr__
+        setattr_(self, "actor", actor)
+        setattr_(self, "purpose", purpose)
+        setattr_(self, "action", action)
+        setattr_(self, "categories", frozenset(categories))
+        setattr_(self, "subjects", frozenset(subjects))
 
     def __setattr__(self, name: str, value: object) -> None:
         raise IntegrityError("a grant cannot be changed once issued", code="forged_grant")

@@ -164,16 +164,14 @@ def decide(
     wanted = frozenset(categories)
     rule = _checked_request(policy, actor, purpose, action, wanted, channel)
     special = wanted & policy.special_care
-    cutoff = to_utc_text(now - rule.retention)
     check_retention = action is not Action.WRITE and not rule.system
+    cutoff = _cutoff(now, rule) if check_retention else None
     allowed, refusals = [], []
     for facts in subjects:
         if consent_record:
             refusal = _refuse_erased(facts)
         else:
-            refusal = _refuse_subject(
-                facts, purpose, rule, special, cutoff if check_retention else None, wanted
-            )
+            refusal = _refuse_subject(facts, purpose, rule, special, cutoff, wanted)
         if refusal is None:
             allowed.append(facts.ref)
         else:
@@ -236,12 +234,28 @@ def _refuse_erased(facts: SubjectFacts) -> Refusal | None:
     return None
 
 
+_CUTOFFS: dict[tuple[int, str], str] = {}
+
+
+def _cutoff(now: datetime, rule: PurposeRule) -> str:
+    """The oldest collection time still within the purpose's retention, to the second."""
+    key = (int(now.timestamp()), rule.key)
+    cutoff = _CUTOFFS.get(key)
+    if cutoff is None:
+        if len(_CUTOFFS) > 1000:
+            _CUTOFFS.clear()
+        cutoff = _CUTOFFS[key] = to_utc_text(now.replace(microsecond=0) - rule.retention)
+    return cutoff
+
+
 def _refuse_expired(
     facts: SubjectFacts, purpose: str, cutoff: str, wanted: frozenset[str]
 ) -> Refusal | None:
-    expired = sorted(c for c in wanted if c in facts.collected and facts.collected[c][1] < cutoff)
+    collected = facts.collected
+    expired = [c for c in wanted if c in collected and collected[c][1] < cutoff]
     if not expired:
         return None
+    expired.sort()
     return Refusal(
         facts.ref,
         "retention_expired",
