@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/mamori demo
+	$(BIN)/mamori demo --serve
 
 check: $(STAMP)
 	$(BIN)/ruff format --check .

@@ -22,7 +22,7 @@ class JsonFormatter(logging.Formatter):
             "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname.lower(),
             "logger": record.name,
-            "message": record.getMessage() if record.name.startswith("mamori") else record.msg,
+            "message": record.getMessage(),
         }
         for name in FIELDS:
             value = getattr(record, name, None)

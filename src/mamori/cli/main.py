@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -14,6 +15,7 @@ from mamori.config import load_settings
 from mamori.consents.commands import app as consents_app
 from mamori.db.commands import app as db_app
 from mamori.demo import EXAMPLE_POLICY, run_demo
+from mamori.demo_access import make_demo_access
 from mamori.install import initialise
 from mamori.policy.commands import app as policy_app
 from mamori.staff.commands import app as staff_app
@@ -92,9 +94,26 @@ def demo(
         "mamori-demo"
     ),
     seed: Annotated[int, typer.Option(help="Seed for the synthetic population.")] = 2009,
+    serve_it: Annotated[
+        bool, typer.Option("--serve", help="Then serve the demo home over HTTP.")
+    ] = False,
+    port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
 ) -> None:
     """Build a fresh demo home with the QualitySoft policy and a synthetic population, then tour it."""
     run_demo(home=home, people=people, seed=seed)
+    if serve_it:
+        access = make_demo_access(load_settings({"MAMORI_HOME": str(home)}))
+        base = f"http://127.0.0.1:{port}"
+        console.print(
+            f"\nserving the demo home at [bold]{base}[/] (API documentation: {base}/docs)\n"
+            f"staff sign-in: {access.handle} / {access.password}\n"
+            f"service token (privacy officer's role; shown once):\n  {access.token}\n"
+            f'try: curl -H "Authorization: Bearer $TOKEN" "{base}/subjects?purpose=purchase_fulfillment&limit=3"\n'
+            "stop with Ctrl-C",
+            soft_wrap=True,
+        )
+        os.environ["MAMORI_HOME"] = str(home.absolute())
+        serve(host="127.0.0.1", port=port, workers=1)
 
 
 def run() -> None:
