@@ -21,7 +21,7 @@ from bench.profiling import summary
 from bench.report import Result, print_table, write_json
 from bench.snapshot import freeze
 
-FIGURES = ("guarded_read", "bulk_import", "stream_import", "audit_verify")
+FIGURES = ("guarded_read", "bulk_import", "stream_import", "audit_verify", "api_read")
 SEED = 2009
 
 

@@ -9,6 +9,7 @@ builds an error response itself.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -77,6 +78,10 @@ def _mount_routes(app: FastAPI) -> None:
 
     for router in (health, auth, subjects, consents, policy, audit, staff):
         app.include_router(router)
+    if os.environ.get("MAMORI_BENCH_BARE") == "1":
+        from mamori.api.bench_bare import router as bare
+
+        app.include_router(bare)
 
 
 def _respond(body: dict[str, Any], headers: dict[str, str] | None = None) -> JSONResponse:
