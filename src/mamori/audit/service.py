@@ -24,7 +24,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from mamori.audit.chain import GENESIS, link
+from mamori.audit.chain import FIELDS, GENESIS, link
 from mamori.db.base import to_utc_text
 from mamori.db.engine import Tx
 from mamori.errors import IntegrityError
@@ -258,25 +258,12 @@ def tail(
         params.append(f'%"{subject}"%')
     where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
     rows = tx.fetchall(
-        "SELECT seq, at, actor, purpose, action, subjects, categories, outcome, rule, detail"
-        f" FROM audit_entries {where} ORDER BY seq DESC LIMIT ?",
+        f"SELECT {', '.join(FIELDS)} FROM audit_entries {where} ORDER BY seq DESC LIMIT ?",
         (*params, limit),
-    )
-    keys = (
-        "seq",
-        "at",
-        "actor",
-        "purpose",
-        "action",
-        "subjects",
-        "categories",
-        "outcome",
-        "rule",
-        "detail",
     )
     out = []
     for row in rows:
-        item = dict(zip(keys, row, strict=True))
+        item = dict(zip(FIELDS, row, strict=True))
         for name in ("subjects", "categories", "detail"):
             item[name] = json.loads(item[name])
         out.append(item)

@@ -16,6 +16,7 @@ from mamori.audit.service import Entry
 from mamori.db.base import to_utc_text
 from mamori.db.engine import Tx
 from mamori.errors import NotFound, ValidationFailed
+from mamori.guard.grant import Grant
 from mamori.guard.rules import Actor, Refusal, SubjectFacts
 from mamori.guard.service import authorize, refuse
 from mamori.policy import service as notices
@@ -88,10 +89,7 @@ def read(
         subjects=[row.facts()],
     )
     assert decision.grant is not None  # authorize raises when the only subject is refused
-    values = rt.vault.open(decision.grant, ref, row.wrapped(), row.sealed_values(), wanted)
-    return SubjectView(
-        row.ref, row.kind, row.channel, row.created_at, values, {c: row.source(c) for c in values}
-    )
+    return _open(rt, decision.grant, row, wanted)
 
 
 def read_many(
@@ -122,17 +120,17 @@ def read_many(
         all_or_nothing=False,
     )
     views = []
-    if decision.grant is not None:
-        for row in rows:
-            if row.ref in decision.grant.subjects:
-                values = rt.vault.open(
-                    decision.grant, row.ref, row.wrapped(), row.sealed_values(), wanted
-                )
-                sources = {c: row.source(c) for c in values}
-                views.append(
-                    SubjectView(row.ref, row.kind, row.channel, row.created_at, values, sources)
-                )
+    grant = decision.grant
+    if grant is not None:
+        views = [_open(rt, grant, row, wanted) for row in rows if row.ref in grant.subjects]
     return views, missing + decision.refusals
+
+
+def _open(rt: Runtime, grant: Grant, row: store.SubjectRow, wanted: list[str]) -> SubjectView:
+    """The granted values of one loaded row, with where each came from."""
+    values = rt.vault.open(grant, row.ref, row.wrapped(), row.sealed_values(), wanted)
+    sources = {c: row.source(c) for c in values}
+    return SubjectView(row.ref, row.kind, row.channel, row.created_at, values, sources)
 
 
 def _wanted(
