@@ -10,8 +10,7 @@ registered one half of the time, so the routes get past "unknown subject".
 Checks: no server error, responses that match their schema, no status the
 operation does not document, and no request the schema calls invalid
 accepted. Generation is derandomized so a run finds the same things twice.
-Failures of bugs already pinned by a strict-xfail test are let through by
-``known_failure``, so the run fails on anything new.
+Any failure fails the run.
 """
 
 from __future__ import annotations
@@ -28,7 +27,6 @@ from httpx2 import Response
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 from schemathesis.checks import not_a_server_error
-from schemathesis.core.failures import Failure, FailureGroup
 from schemathesis.specs.openapi.checks import (
     negative_data_rejection,
     response_schema_conformance,
@@ -37,7 +35,6 @@ from schemathesis.specs.openapi.checks import (
 
 from mamori.api.app import create_app
 from mamori.runtime import Runtime
-from tests.api.support import PROBLEM
 from tests.factories import register_customer
 
 SCHEMA = schemathesis.openapi.from_dict(create_app().openapi())
@@ -49,24 +46,6 @@ CHECKS = [
 ]
 REF = re.compile(r"^s[a-z2-7]{16}$")
 ADMIN_PATHS = ("/staff", "/tokens")
-
-
-def known_failure(case: schemathesis.Case, response: Response, failure: Failure) -> bool:
-    """Failures of bugs that have their own strict-xfail test; anything else fails the run.
-
-    - ST103 400 http_error: a body FastAPI cannot parse (not UTF-8) answers an undocumented
-      400 'http_error' on routes without 400, see
-      test_bad_input.py::test_a_body_that_is_not_utf8_is_422.
-    - ST201 on POST /policy/notices: a non-string effective_at (0) is accepted, see
-      test_a_notice_date_must_be_a_date_time_string below.
-    """
-    problem = response.json() if response.headers.get("content-type") == PROBLEM else {}
-    if failure.code == "ST103" and response.status_code == 400:
-        return bool(problem.get("code") == "http_error")
-    if failure.code == "ST201" and case.path == "/policy/notices":
-        body = case.body if isinstance(case.body, dict) else {}
-        return not isinstance(body.get("effective_at"), str | None)
-    return False
 
 
 @pytest.fixture
@@ -115,21 +94,9 @@ def test_the_schema_tells_the_truth(
 ) -> None:
     who = "admin" if case.path.startswith(ADMIN_PATHS) else "officer"
     response = send(client, case, callers[who], subject)
-    try:
-        case.validate_response(response, checks=CHECKS)
-    except FailureGroup as group:
-        unknown = [f for f in group.exceptions if not known_failure(case, response, f)]
-        if unknown:
-            raise FailureGroup(unknown) from group
+    case.validate_response(response, checks=CHECKS)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="src/mamori/policy/routes.py:NoticePublish.effective_at is a lax pydantic"
-    " AwareDatetime: {'effective_at': 0} (an integer; the schema says a date-time string) is"
-    " accepted and publishes notice version 2 effective 1970-01-01T00:00:00Z (201), as"
-    " schemathesis finds (ST201 schema-violating request accepted); it should be 422",
-)
 @pytest.mark.parametrize("settings", ["sqlite"], indirect=True)
 def test_a_notice_date_must_be_a_date_time_string(
     client: TestClient, callers: dict[str, dict[str, str]]
@@ -138,12 +105,6 @@ def test_a_notice_date_must_be_a_date_time_string(
     assert answer.status_code == 422, answer.text
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="src/mamori/api/openapi.py:_require_purpose marks every query parameter named"
-    " 'purpose' as required, including GET /audit's optional filter (the audit tail answers"
-    " 200 without it); the schema should mark only the personal-data routes' purpose required",
-)
 def test_the_audit_purpose_filter_is_documented_as_optional() -> None:
     operation = create_app().openapi()["paths"]["/audit"]["get"]
     purpose = next(p for p in operation["parameters"] if p["name"] == "purpose")

@@ -425,15 +425,6 @@ def test_a_category_outside_the_purpose_is_refused(
     refused(answer, "category_outside_purpose")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="src/mamori/guard/rules.py:_refuse_subject (via subjects/service.py:read): a subject's"
-    " values are opened for any purpose the caller's role may use, whatever the channel they"
-    " were collected through announced: a sales token reads a business_card_exchange subject"
-    " (channel announces only business_card_promotion) for purchase_fulfillment and gets 200"
-    " with every value; it should be 403 (purpose_not_announced / category_outside_purpose)"
-    " since the purpose was never announced at collection",
-)
 def test_a_subject_is_not_read_for_a_purpose_it_was_not_collected_for(
     client: TestClient, rt: Runtime, token_for: Tokens
 ) -> None:

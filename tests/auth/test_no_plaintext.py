@@ -45,7 +45,7 @@ def test_no_password_seed_token_cookie_or_csrf_token_is_stored(rt: Runtime, cloc
         "totp seed": seed.encode(),
         "totp seed bytes": base64.b32decode(seed),
         "token": token.encode(),
-        "token secret part": token.rsplit("_", 1)[1].encode(),
+        "token secret part": token.split("_", 2)[2].encode(),
         "cookie": cookie.encode(),
         "csrf mac": csrf.rsplit(".", 1)[1].encode(),
     }

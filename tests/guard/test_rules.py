@@ -143,6 +143,14 @@ def expected_subject(
         limit = NOW - spec.retention_period
         if any(s.collected[c][1] < _stamp(limit) for c in categories if c in s.collected):
             return "retention_expired"
+    if action is not Action.WRITE and not system:
+        consented = s.consents.get(purpose)
+        channels = {s.collected[c][0] for c in categories if c in s.collected}
+        announced = {c.key: set(c.purposes) for c in p.source.channels}
+        if not (consented and consented[0]) and any(
+            purpose not in announced[ch] for ch in channels
+        ):
+            return "purpose_not_announced"
     return None
 
 

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import logging
 import os
+import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import psycopg
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -101,15 +103,17 @@ def _install_error_handlers(app: FastAPI) -> None:
             "refused",
             extra={
                 "request_id": body.get("request_id"),
-                "code": error.code,
+                "code": body["code"],
                 "rule": body.get("rule"),
                 "status": body["status"],
             },
         )
-        headers = None
+        headers = {}
         if "retry_after_s" in error.fields:
-            headers = {"Retry-After": str(error.fields["retry_after_s"])}
-        return _respond(body, headers)
+            headers["Retry-After"] = str(error.fields["retry_after_s"])
+        if body["status"] == 401:
+            headers["WWW-Authenticate"] = 'Bearer realm="mamori"'
+        return _respond(body, headers or None)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, error: RequestValidationError) -> JSONResponse:
@@ -127,6 +131,14 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
+        if error.status_code == 400:  # the body could not be parsed (not UTF-8, say)
+            fields = [{"field": "body", "message": "the body is not JSON in UTF-8"}]
+            detail = "the request body could not be read"
+            return _respond(
+                problem(
+                    422, "request_invalid", detail, errors=fields, request_id=_request_id(request)
+                )
+            )
         code = {404: "no_such_route", 405: "method_not_allowed"}.get(
             error.status_code, "http_error"
         )
@@ -149,6 +161,24 @@ def _install_error_handlers(app: FastAPI) -> None:
                 request_id=_request_id(request),
             )
         )
+
+    async def driver_error(request: Request, error: Exception) -> JSONResponse:
+        # Handled inside the middleware stack, so the answer keeps its request id and headers.
+        log.warning(
+            "storage failure",
+            extra={"request_id": _request_id(request), "code": type(error).__name__},
+        )
+        return _respond(
+            problem(
+                503,
+                "storage_error",
+                "the database failed; try again",
+                request_id=_request_id(request),
+            )
+        )
+
+    app.add_exception_handler(psycopg.Error, driver_error)
+    app.add_exception_handler(sqlite3.Error, driver_error)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, error: Exception) -> JSONResponse:

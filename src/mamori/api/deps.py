@@ -26,6 +26,9 @@ from mamori.guard.service import refuse
 from mamori.runtime import Runtime
 
 SESSION_COOKIE = "mamori_session"
+PURPOSE_DESCRIPTION = (
+    "Why the data is needed: a purpose key from the policy that the caller's role may use."
+)
 CSRF_HEADER = "x-csrf-token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -117,7 +120,7 @@ CredentialsDep = Annotated[Credentials, Depends(credentials)]
 PurposeQuery = Annotated[
     str | None,
     Query(
-        description="Why the data is needed: a purpose key from the policy that the caller's role may use.",
+        description=PURPOSE_DESCRIPTION,
         max_length=100,
         pattern=r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$",
     ),

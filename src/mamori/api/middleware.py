@@ -72,13 +72,38 @@ class EdgeMiddleware:
             await send(message)
 
         try:
-            if _declared_length(scope) > self.max_body:
+            declared = _declared_length(scope)
+            if declared is not None and declared > self.max_body:
                 raise TooLarge
+            if declared is None and scope.get("method") in ("POST", "PUT", "PATCH"):
+                receive = await self._buffered(receive)  # no length given: read it whole, bounded
             await self.app(scope, self._limited(receive), send_with_headers)
         except TooLarge:
             await _too_large(send_with_headers, request_id, self.max_body)
         finally:
             _log_line(scope, status["code"], started, request_id)
+
+    async def _buffered(self, receive: Receive) -> Receive:
+        """Read a body sent without Content-Length up to the limit, then replay it."""
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                break
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_body:
+                raise TooLarge
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        replay = [{"type": "http.request", "body": b"".join(chunks), "more_body": False}]
+
+        async def replayed() -> Message:
+            return replay.pop() if replay else await receive()
+
+        return replayed
 
     def _limited(self, receive: Receive) -> Receive:
         seen = 0
@@ -107,14 +132,14 @@ def _request_id(scope: Scope) -> str:
     return secrets.token_hex(8)
 
 
-def _declared_length(scope: Scope) -> int:
+def _declared_length(scope: Scope) -> int | None:
     for name, value in scope.get("headers", []):
         if name == b"content-length":
             try:
                 return int(value)
             except ValueError:
                 return 0
-    return 0
+    return None
 
 
 async def _too_large(send: Send, request_id: str, limit: int) -> None:

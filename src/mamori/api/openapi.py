@@ -15,6 +15,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
+from mamori.api.deps import PURPOSE_DESCRIPTION
 from mamori.api.problems import MEDIA_TYPE
 
 
@@ -37,7 +38,11 @@ def mark_purpose_required(app: FastAPI) -> Callable[[], dict[str, Any]]:
 
 def _require_purpose(operation: dict[str, Any]) -> None:
     for parameter in operation.get("parameters", []):
-        if parameter.get("name") == "purpose" and parameter.get("in") == "query":
+        if (
+            parameter.get("name") == "purpose"
+            and parameter.get("in") == "query"
+            and str(parameter.get("description", "")).startswith(PURPOSE_DESCRIPTION)
+        ):
             parameter["required"] = True
             schema = parameter.get("schema", {})
             for option in schema.pop("anyOf", []):

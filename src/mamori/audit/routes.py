@@ -14,7 +14,7 @@ from mamori.audit.verify import verify
 
 router = APIRouter(prefix="/audit", tags=["audit"])
 ERRORS = responses(401, 403, 422, 429)
-Name = Annotated[str | None, Query(max_length=100)]
+Name = Annotated[str | None, Query(max_length=100, pattern=r"^[A-Za-z0-9_.:@*<>-]{1,100}$")]
 
 
 class AuditEntryRead(BaseModel):

@@ -23,6 +23,7 @@ from mamori.guard.service import authorize
 from mamori.policy import service as notices
 from mamori.policy.schemas import Action
 from mamori.runtime import Runtime
+from mamori.subjects.service import load_or_refuse
 
 GRANTED = "granted"
 WITHDRAWN = "withdrawn"
@@ -77,15 +78,18 @@ def record(
     twice (a switch pressed twice); the access is still audited.
     """
     _check(rt, purpose, state, channel)
-    row = tx.fetchone(
-        "SELECT id, consents, erased_at FROM subjects WHERE ref = ?"
-        + (" FOR UPDATE" if tx.is_pg else ""),
-        (ref,),
+    row = load_or_refuse(
+        tx,
+        rt,
+        actor=actor,
+        ref=ref,
+        purpose=purpose,
+        action=Action.WRITE,
+        for_update=True,
+        consent_record=True,
     )
-    if row is None:
-        raise NotFound(f"there is no subject {ref}", code="unknown_subject")
-    consents = json.loads(row[1])
-    facts = SubjectFacts(ref, consents, (), row[2] is not None, {})
+    consents = row.consents
+    facts = SubjectFacts(ref, consents, (), row.erased_at is not None, {})
     detail = {"consent": state, "channel": channel, "explicit": explicit}
     authorize(
         tx,
@@ -106,13 +110,13 @@ def record(
     cursor = tx.execute(
         "INSERT INTO consent_events (subject_id, purpose, state, explicit, channel, at, notice_version,"
         " actor, evidence) VALUES (?,?,?,?,?,?,?,?,?) RETURNING id",
-        (row[0], purpose, state, explicit, channel, at, version, actor.name, evidence_text),
+        (row.id, purpose, state, explicit, channel, at, version, actor.name, evidence_text),
     )
     event_id = cursor.fetchone()[0]
     consents[purpose] = projection_entry(state == GRANTED, version, explicit)
     tx.execute(
         "UPDATE subjects SET consents = ?, updated_at = ? WHERE id = ?",
-        (json.dumps(consents, separators=(",", ":")), at, row[0]),
+        (json.dumps(consents, separators=(",", ":")), at, row.id),
     )
     view = ConsentEventView(
         event_id, purpose, state, explicit, channel, at, version, actor.name, dict(evidence or {})
@@ -157,10 +161,10 @@ CONSENT_CHANNELS = frozenset({"staff", "privacy_center", "gpc", "unsubscribe_lin
 
 def history(tx: Tx, rt: Runtime, *, actor: Actor, ref: str, purpose: str) -> list[ConsentEventView]:
     """A subject's consent events, oldest first: all of them for a system purpose."""
-    row = tx.fetchone("SELECT id, consents, erased_at FROM subjects WHERE ref = ?", (ref,))
-    if row is None:
-        raise NotFound(f"there is no subject {ref}", code="unknown_subject")
-    facts = SubjectFacts(ref, json.loads(row[1]), (), False, {})
+    row = load_or_refuse(
+        tx, rt, actor=actor, ref=ref, purpose=purpose, action=Action.READ, consent_record=True
+    )
+    facts = SubjectFacts(ref, row.consents, (), False, {})
     authorize(
         tx,
         rt,
@@ -174,10 +178,10 @@ def history(tx: Tx, rt: Runtime, *, actor: Actor, ref: str, purpose: str) -> lis
     )
     system = purpose in rt.policy.rules and rt.policy.rules[purpose].system
     sql = "SELECT id, purpose, state, explicit, channel, at, notice_version, actor, evidence FROM consent_events WHERE subject_id = ?"
-    params: tuple[Any, ...] = (row[0],)
+    params: tuple[Any, ...] = (row.id,)
     if not system:
         sql += " AND purpose = ?"
-        params = (row[0], purpose)
+        params = (row.id, purpose)
     rows = tx.fetchall(sql + " ORDER BY id", params)
     return [
         ConsentEventView(r[0], r[1], r[2], bool(r[3]), r[4], r[5], r[6], r[7], json.loads(r[8]))

@@ -46,6 +46,10 @@ def make_engine(url: str, *, create_missing: bool = False) -> Engine:
                 f"there is no Mamori database at {path}: run 'mamori init' first",
                 code="database_missing",
             )
+        if path and path != ":memory:":
+            # mode=rw: a database file that went missing is an error, not a new empty database.
+            mode = "rwc" if create_missing else "rw"
+            url = f"sqlite:///file:{Path(path).absolute()}?mode={mode}&uri=true"
         engine = create_engine(url, connect_args={"check_same_thread": False})
         event.listen(engine, "connect", _sqlite_on_connect)
         return engine

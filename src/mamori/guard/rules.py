@@ -43,6 +43,7 @@ class SubjectFacts:
     suspended: Collection[str]
     erased: bool
     collected: Mapping[str, Sequence[Any]]  # category -> [channel, collected_at, notice, ...]
+    channel: str = ""  # the channel the subject was registered through
 
 
 @dataclass(frozen=True)
@@ -171,7 +172,11 @@ def decide(
         if consent_record:
             refusal = _refuse_erased(facts)
         else:
-            refusal = _refuse_subject(facts, purpose, rule, special, cutoff, wanted)
+            refusal = _refuse_subject(facts, purpose, rule, special, cutoff, wanted) or (
+                _refuse_unannounced(facts, purpose, wanted, policy.channel_purposes)
+                if check_retention
+                else None
+            )
         if refusal is None:
             allowed.append(facts.ref)
         else:
@@ -224,6 +229,32 @@ def _refuse_subject(
     if cutoff is not None:
         return _refuse_expired(facts, purpose, cutoff, wanted)
     return None
+
+
+def _refuse_unannounced(
+    facts: SubjectFacts,
+    purpose: str,
+    wanted: frozenset[str],
+    announced: Mapping[str, frozenset[str]],
+) -> Refusal | None:
+    """Data is used only for purposes announced where it was collected (APPI Art. 18, 21),
+    or for a purpose the person has consented to since."""
+    consent = facts.consents.get(purpose)
+    if consent is not None and consent[0]:
+        return None
+    collected = facts.collected
+    channels = {collected[c][0] for c in wanted if c in collected}
+    if not channels and facts.channel:
+        channels = {facts.channel}
+    missing = sorted(ch for ch in channels if purpose not in announced.get(ch, frozenset()))
+    if not missing:
+        return None
+    return Refusal(
+        facts.ref,
+        "purpose_not_announced",
+        f"subject {facts.ref}'s data came through {', '.join(missing)}, "
+        f"which did not announce '{purpose}'",
+    )
 
 
 def _refuse_erased(facts: SubjectFacts) -> Refusal | None:

@@ -45,6 +45,8 @@ class CompiledPolicy:
     special_care: frozenset[str] = frozenset()
     # (role, purpose) -> actions the role may take for that purpose
     permissions: dict[tuple[str, str], frozenset[Action]] = field(default_factory=dict)
+    # channel -> the purposes it announces at collection
+    channel_purposes: dict[str, frozenset[str]] = field(default_factory=dict)
     # The guard's static checks, remembered per (actor, purpose, action, categories, channel).
     static_decisions: dict[tuple[object, ...], object] = field(default_factory=dict)
 
@@ -58,6 +60,7 @@ class CompiledPolicy:
         compiled.purposes = {**{p.key: p for p in policy.purposes}, **SYSTEM_PURPOSES}
         compiled.rules = {k: _rule(p) for k, p in compiled.purposes.items()}
         compiled.channels = {c.key: c for c in policy.channels}
+        compiled.channel_purposes = {c.key: frozenset(c.purposes) for c in policy.channels}
         compiled.roles = {r.key: r for r in policy.roles}
         for role in policy.roles:
             for permission in role.permissions:

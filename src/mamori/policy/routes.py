@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from fastapi import APIRouter, status
-from pydantic import AwareDatetime, BaseModel, ConfigDict
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 from mamori.api.deps import CredentialsDep, WorkDep
 from mamori.api.problems import responses
@@ -27,7 +27,17 @@ class NoticeRead(BaseModel):
 
 class NoticePublish(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    effective_at: AwareDatetime | None = None
+    effective_at: AwareDatetime | None = Field(
+        None, description="ISO 8601 with a zone; now by default; never in the past."
+    )
+
+    @field_validator("effective_at", mode="before")
+    @classmethod
+    def _a_string(cls, value: object) -> object:
+        # Lax parsing would read a number as seconds since 1970; the schema says a string.
+        if value is not None and not isinstance(value, str):
+            raise ValueError("give the effective date as an ISO 8601 string with a zone")
+        return value
 
 
 def _read(notice: service.Notice) -> NoticeRead:

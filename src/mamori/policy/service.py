@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import Row, Table, func, insert, select
@@ -46,6 +46,9 @@ def publish(tx: Tx, rt: Runtime, *, actor: Actor, effective_at: datetime | None 
     effective = effective_at or now
     if effective.tzinfo is None:
         raise ValidationFailed("the effective date must carry a time zone", field="effective_at")
+    if effective < now - timedelta(minutes=1):
+        # A notice announces before collection (Art. 21); it cannot have been in force already.
+        raise ValidationFailed("the effective date cannot be in the past", field="effective_at")
     source = rt.policy.source
     snapshot = {
         "company": source.company.model_dump(mode="json"),
@@ -116,7 +119,9 @@ def require_announced(tx: Tx, rt: Runtime, purposes: list[str]) -> int | None:
 
     System purposes are announced by the law itself and need no notice.
     """
-    wanted = [p for p in purposes if not rt.policy.rules[p].system] if purposes else []
+    # Unknown purposes are the guard's to refuse, by name and audited.
+    rules = rt.policy.rules
+    wanted = [p for p in purposes if p in rules and not rules[p].system]
     if not wanted:
         notice = current(tx, rt)
         return notice.version if notice else None

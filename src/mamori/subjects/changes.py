@@ -22,7 +22,7 @@ from mamori.policy import service as notices
 from mamori.policy.schemas import Action
 from mamori.runtime import Runtime
 from mamori.subjects import store
-from mamori.subjects.service import normalize_values
+from mamori.subjects.service import load_or_refuse, normalize_values
 from mamori.subjects.validation import lookup_key_of_normalized
 
 CESSATION = "dsr.cessation"
@@ -42,7 +42,9 @@ def correct(
     """Replace values, keeping the previous ones as sealed history; returns the categories."""
     if channel is not None:
         rt.policy.channel(channel)
-    row = store.load(tx, ref, for_update=True)
+    row = load_or_refuse(
+        tx, rt, actor=actor, ref=ref, purpose=purpose, action=Action.WRITE, for_update=True
+    )
     normalized = normalize_values(rt, values)
     decision = authorize(
         tx,

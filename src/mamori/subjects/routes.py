@@ -13,6 +13,7 @@ from fastapi import APIRouter, Path, Query, status
 
 from mamori.api.deps import CredentialsDep, PurposeQuery, WorkDep, require_purpose
 from mamori.api.problems import responses
+from mamori.policy.schemas import KEY_PATTERN
 from mamori.subjects import changes, service
 from mamori.subjects.intake import Registration, register
 from mamori.subjects.schemas import (
@@ -88,8 +89,8 @@ def list_subjects(
     purpose: PurposeQuery = None,
     creds: CredentialsDep,
     work: WorkDep,
-    kind: Annotated[str | None, Query(max_length=100)] = None,
-    channel: Annotated[str | None, Query(max_length=100)] = None,
+    kind: Annotated[str | None, Query(max_length=100, pattern=KEY_PATTERN)] = None,
+    channel: Annotated[str | None, Query(max_length=100, pattern=KEY_PATTERN)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
     after: Annotated[Ref | None, Query(description="Continue after this reference.")] = None,
 ) -> SubjectPage:

@@ -77,7 +77,7 @@ def read(
     action: Action = Action.READ,
 ) -> SubjectView:
     """One subject's values for ``purpose``: all the purpose covers, or ``categories``."""
-    row = _load_or_refuse(tx, rt, actor=actor, ref=ref, purpose=purpose, action=action)
+    row = load_or_refuse(tx, rt, actor=actor, ref=ref, purpose=purpose, action=action)
     wanted = _wanted(rt, purpose, row.entries, categories)
     decision = authorize(
         tx,
@@ -142,16 +142,35 @@ def _wanted(
     return sorted(c for c in entries if c in covered)
 
 
-def _load_or_refuse(
-    tx: Tx, rt: Runtime, *, actor: Actor, ref: str, purpose: str, action: Action
+def load_or_refuse(
+    tx: Tx,
+    rt: Runtime,
+    *,
+    actor: Actor,
+    ref: str,
+    purpose: str,
+    action: Action,
+    for_update: bool = False,
+    consent_record: bool = False,
 ) -> store.SubjectRow:
-    """Load a subject; an unknown reference is still a decision worth a trace."""
+    """Load a subject for an access; an unknown reference is still a decision worth a trace.
+
+    The caller's right to the purpose is checked first, so a refused caller
+    learns nothing about which references exist.
+    """
     try:
-        return store.load(tx, ref)
+        return store.load(tx, ref, for_update=for_update)
     except NotFound as missing:
-        # Check the caller's right to the purpose first, so that a refused caller
-        # learns nothing about which references exist.
-        authorize(tx, rt, actor=actor, purpose=purpose, action=action, categories=[], subjects=[])
+        authorize(
+            tx,
+            rt,
+            actor=actor,
+            purpose=purpose,
+            action=action,
+            categories=[],
+            subjects=[],
+            consent_record=consent_record,
+        )
         shown = ref if store.REF_PATTERN.fullmatch(ref) else "<malformed>"
         entry = Entry(
             actor.name,

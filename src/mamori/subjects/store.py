@@ -81,7 +81,12 @@ class SubjectRow:
 
     def facts(self) -> SubjectFacts:
         return SubjectFacts(
-            self.ref, self.consents, self.suspended, self.erased_at is not None, self.entries
+            self.ref,
+            self.consents,
+            self.suspended,
+            self.erased_at is not None,
+            self.entries,
+            self.channel,
         )
 
     def wrapped(self) -> WrappedKey:
