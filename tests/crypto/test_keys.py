@@ -35,7 +35,9 @@ def _b64(data: bytes) -> str:
 
 
 def home(tmp_path: Path, **env: str) -> Settings:
-    return load_settings({"MAMORI_HOME": str(tmp_path / "home"), "MAMORI_CHECKPOINT_EVERY_S": "0", **env})
+    return load_settings(
+        {"MAMORI_HOME": str(tmp_path / "home"), "MAMORI_CHECKPOINT_EVERY_S": "0", **env}
+    )
 
 
 def key_doc(**changes: object) -> str:
