@@ -15,7 +15,6 @@ copy of its values unreadable.
 
 from __future__ import annotations
 
-import hmac
 import os
 import struct
 from collections.abc import Iterable, Mapping
@@ -24,6 +23,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from mamori.crypto.keys import KeyMaterial
+from mamori.crypto.mac import hmac_sha256
 from mamori.errors import IntegrityError
 from mamori.guard.grant import Grant
 from mamori.policy.schemas import Action
@@ -178,7 +178,7 @@ class Vault:
     def blind_digest(self, category: str, lookup_value: str, version: int | None = None) -> bytes:
         """Keyed HMAC of a normalized look-up value; the category is bound in."""
         key = self._blind[version or self._blind_version]
-        return hmac.digest(key, f"{category}\x1f{lookup_value}".encode(), "sha256")
+        return hmac_sha256(key, f"{category}\x1f{lookup_value}".encode())
 
     @property
     def blind_versions(self) -> list[int]:

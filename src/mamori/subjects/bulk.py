@@ -1,9 +1,11 @@
 """Bulk registration from CSV: streamed in batches, all or nothing.
 
-The file is read once. Each batch is validated and, while no record has
-failed, written; every invalid record is reported with its line. If any
-failed, the one transaction rolls back and nothing is registered. Memory
-stays bounded by the batch size, whatever the file's length.
+The file is read once, as a stream of registrations for
+``intake.register_stream``: each batch is validated (by worker processes,
+for a long file) and, while no record has failed, written; every invalid
+record is reported with its line. If any failed, the one transaction rolls
+back and nothing is registered. Memory stays bounded by the batch size,
+whatever the file's length.
 """
 
 from __future__ import annotations
@@ -17,25 +19,20 @@ from mamori.db.engine import Tx
 from mamori.errors import ValidationFailed
 from mamori.guard.rules import Actor
 from mamori.runtime import Runtime
-from mamori.subjects.intake import Prepared, Registration, prepare, write_batch
+from mamori.subjects.intake import MAX_REPORTED, InvalidRecords, Registration, register_stream
 
-MAX_REPORTED = 50
+__all__ = ["MAX_REPORTED", "import_csv"]
+
+# The header is line 1; record n (from 0) is on line n + 2.
+FIRST_LINE = 2
 
 
-def _records(reader: csv.DictReader[str], batch: int) -> Iterator[tuple[int, list[Registration]]]:
-    chunk: list[Registration] = []
-    first_line = 2
+def _records(reader: csv.DictReader[str]) -> Iterator[Registration]:
     for row in reader:
         consents = tuple(p for p in (row.pop("consents", "") or "").split(";") if p)
         explicit = (row.pop("explicit", "") or "").strip().lower() in ("1", "true", "yes")
         values = {k: v for k, v in row.items() if k and v not in (None, "")}
-        chunk.append(Registration(values=values, consents=consents, explicit=explicit))
-        if len(chunk) == batch:
-            yield first_line, chunk
-            first_line += len(chunk)
-            chunk = []
-    if chunk:
-        yield first_line, chunk
+        yield Registration(values=values, consents=consents, explicit=explicit)
 
 
 def import_csv(
@@ -48,37 +45,33 @@ def import_csv(
     channel: str,
     batch: int,
     advance: Callable[[int], None] = lambda n: None,
+    workers: int = 1,
 ) -> dict[str, Any]:
     """Register every record of ``file`` in ``tx``, or raise with every invalid line."""
-    spec = rt.policy.channel(channel)
+    rt.policy.channel(channel)
     try:
         handle = file.open(encoding="utf-8-sig", newline="")
     except OSError as exc:
         raise ValidationFailed(f"{file} cannot be read") from exc
-    problems: list[str] = []
-    registered = 0
     with handle:
-        for first_line, records in _records(csv.DictReader(handle), batch):
-            prepared: Prepared = prepare(rt, spec, records)
-            problems.extend(f"line {first_line + p.index}: {p.message}" for p in prepared.problems)
-            if not problems:
-                write_batch(
-                    tx,
-                    rt,
-                    actor=actor,
-                    channel=spec,
-                    purpose=purpose,
-                    prepared=prepared,
-                    records=records,
-                )
-                registered += len(records)
-            advance(len(records))
-        if problems:
-            shown = problems[:MAX_REPORTED]
-            more = len(problems) - len(shown)
+        try:
+            registered = register_stream(
+                tx,
+                rt,
+                actor=actor,
+                channel=channel,
+                purpose=purpose,
+                records=_records(csv.DictReader(handle)),
+                batch=batch,
+                workers=workers,
+                advance=advance,
+            )
+        except InvalidRecords as invalid:
+            shown = [f"line {p.index + FIRST_LINE}: {p.message}" for p in invalid.first]
+            more = invalid.invalid - len(shown)
             raise ValidationFailed(
-                f"{len(problems)} invalid record(s) in {file}; nothing was registered"
+                f"{invalid.invalid} invalid record(s) in {file}; nothing was registered"
                 + (f" (first {len(shown)} shown)" if more else ""),
                 problems=shown,
-            )
+            ) from None
     return {"file": str(file), "registered": registered}

@@ -1,34 +1,59 @@
-"""Collection: registering subjects through a channel, one or a hundred thousand.
+"""Collection: registering subjects through a channel, one, a hundred thousand or a stream.
 
 A registration names the channel (which says the subject kind and the
 purposes announced there), the purpose the data is collected for, and the
 consents the person gave on the same form. The notice in force must
-announce those purposes. The guard decides once for the whole batch; each
+announce those purposes. The guard decides once for each batch; each
 value is validated, sealed under the new subject's own key, and its look-up
-digests, consent events and one audit entry are written in the same
-transaction.
+digests, consent events and one audit entry per batch are written in the
+same transaction.
+
+``register_stream`` takes records from any iterable, batch by batch, with
+memory bounded by the batch size. Validation needs no grant and no key, so
+it runs in worker processes (``validation.normalize_many``) while this
+process seals and writes the batch before; sealing stays here, under the
+grant the guard minted, which never leaves the process.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import itertools
+import multiprocessing
+import operator
+import os
+import subprocess
+import sys
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 from mamori.consents.service import projection_entry
 from mamori.db.base import to_utc_text
 from mamori.db.engine import Tx
-from mamori.errors import ValidationFailed
+from mamori.errors import NotFound, ValidationFailed
 from mamori.guard.grant import Grant
 from mamori.guard.rules import Actor, SubjectFacts
 from mamori.guard.service import authorize
 from mamori.policy import service as notices
-from mamori.policy.schemas import Action, Channel
+from mamori.policy.schemas import Action, Channel, Validator
 from mamori.runtime import Runtime
 from mamori.subjects import store
-from mamori.subjects.service import normalize_values
-from mamori.subjects.validation import lookup_key_of_normalized
+from mamori.subjects.validation import (
+    Problem,
+    lookup_key_of_normalized,
+    normalize_many,
+    serve,
+)
 
 FIRST_KEY_VERSION = 1
+_Row = TypeVar("_Row", bound=tuple[Any, ...])
+MAX_REPORTED = 50
+# Below this many records a stream is validated here: starting worker processes
+# (a fresh interpreter each) costs more than validating them. Smaller batches
+# would cost more in messages to the workers than the work they take away.
+POOL_THRESHOLD = 20_000
+POOLED_BATCH = 100
 
 
 @dataclass(frozen=True)
@@ -53,6 +78,24 @@ class Prepared:
     refs: list[str] = field(default_factory=list)
     values: list[dict[str, str]] = field(default_factory=list)
     problems: list[BatchProblem] = field(default_factory=list)
+
+
+class InvalidRecords(ValidationFailed):
+    """Records of a stream failed validation; nothing of the stream was registered.
+
+    ``invalid`` counts every invalid record of the ``seen``; ``first`` holds the
+    first ``MAX_REPORTED`` problems, each with the record's index in the stream.
+    """
+
+    def __init__(self, *, invalid: int, seen: int, first: list[BatchProblem]) -> None:
+        more = f" (first {len(first)} shown)" if invalid > len(first) else ""
+        super().__init__(
+            f"{invalid} of {seen} records are invalid; nothing was registered{more}",
+            problems=[f"record {p.index + 1}: {p.message}" for p in first],
+        )
+        self.invalid = invalid
+        self.seen = seen
+        self.first = first
 
 
 def register(
@@ -83,21 +126,65 @@ def register(
 
 def prepare(rt: Runtime, channel: Channel, records: Sequence[Registration]) -> Prepared:
     """Validate every record; problems carry the record's index and no value."""
-    prepared = Prepared()
-    for index, record in enumerate(records):
+    checks = _Checks(rt, channel)
+    return checks.collect(records, normalize_many(checks.validators, [r.values for r in records]))
+
+
+class _Checks:
+    """One channel's checks of a record: its consents here, its values by ``validation``."""
+
+    def __init__(self, rt: Runtime, channel: Channel) -> None:
+        self.rt = rt
+        self.channel = channel
+        self.validators: dict[str, Validator] = {
+            key: spec.validator for key, spec in rt.policy.categories.items()
+        }
+        self._consents: dict[tuple[str, ...], str | None] = {}
+
+    def collect(
+        self,
+        records: Sequence[Registration],
+        results: Sequence[dict[str, str] | list[Problem]],
+        offset: int = 0,
+    ) -> Prepared:
+        """``records`` with their values' ``results``, as ``prepare`` returns them."""
+        prepared = Prepared()
+        refs = store.new_ref
+        for index, (record, result) in enumerate(zip(records, results, strict=True), offset):
+            refused = self.consent_problem(record.consents) if record.consents else None
+            if refused is not None:
+                prepared.problems.append(BatchProblem(index, [refused]))
+            elif isinstance(result, dict):
+                prepared.values.append(result)
+                prepared.refs.append(refs())
+            else:
+                prepared.problems.append(BatchProblem(index, self.messages(result)))
+        return prepared
+
+    def consent_problem(self, consents: Sequence[str]) -> str | None:
+        """Why a record may not give ``consents`` here, or None; the same for the same ones."""
+        key = tuple(consents)
+        if key not in self._consents:
+            try:
+                _check_consents(self.rt, self.channel, key)
+                self._consents[key] = None
+            except ValidationFailed as exc:
+                self._consents[key] = exc.message
+        return self._consents[key]
+
+    def messages(self, problems: list[Problem]) -> list[str]:
+        return [message or self._unknown(category) for category, message in problems]
+
+    def _unknown(self, category: str) -> str:
         try:
-            _check_consents(rt, channel, record)
-            prepared.values.append(normalize_values(rt, record.values))
-            prepared.refs.append(store.new_ref())
-        except ValidationFailed as exc:
-            prepared.problems.append(
-                BatchProblem(index, exc.fields.get("problems") or [exc.message])
-            )
-    return prepared
+            self.rt.policy.category(category)
+        except NotFound as exc:
+            return exc.message
+        raise AssertionError(f"the policy declares {category}, yet it went unchecked")
 
 
-def _check_consents(rt: Runtime, channel: Channel, record: Registration) -> None:
-    for purpose in record.consents:
+def _check_consents(rt: Runtime, channel: Channel, consents: Sequence[str]) -> None:
+    for purpose in consents:
         rule = rt.policy.rules.get(purpose)
         if rule is None or not rule.needs_consent:
             raise ValidationFailed(f"'{purpose}' is not a purpose that rests on consent")
@@ -129,6 +216,208 @@ def register_many(
     )
 
 
+def register_stream(
+    tx: Tx,
+    rt: Runtime,
+    *,
+    actor: Actor,
+    channel: str,
+    purpose: str,
+    records: Iterable[Registration],
+    batch: int = 5000,
+    workers: int = 1,
+    advance: Callable[[int], None] = lambda n: None,
+) -> int:
+    """Register every record of ``records`` in ``tx``, all or nothing; returns how many.
+
+    Batch by batch, as ``register_many`` does each: one guard decision and one
+    audit entry per batch. With ``workers``, processes validate the batches
+    ahead while this one seals and writes (one keeps well ahead: validation
+    costs a seventh of the writing); a stream of fewer than
+    ``POOL_THRESHOLD`` records, or in batches under ``POOLED_BATCH``, is
+    validated here. Once a record fails, nothing more is written, but every
+    record is still checked, so that ``InvalidRecords`` counts them all;
+    ``tx`` must then roll back. ``advance`` is told the size of each batch
+    once it is done.
+    """
+    if batch < 1:
+        raise ValueError("a batch holds at least one record")
+    spec = rt.policy.channel(channel)
+    checks = _Checks(rt, spec)
+    chunks = _chunks(records, batch)
+    ahead = list(itertools.islice(chunks, max(1, -(-POOL_THRESHOLD // batch))))
+    pooled = workers > 0 and batch >= POOLED_BATCH and sum(map(len, ahead)) >= POOL_THRESHOLD
+    with _Validation(checks.validators, workers if pooled else 0) as validation:
+        registered = seen = invalid = 0
+        first: list[BatchProblem] = []
+        for chunk, prepared in validation.run(checks, itertools.chain(ahead, chunks)):
+            seen += len(chunk)
+            if prepared.problems:
+                invalid += len(prepared.problems)
+                first.extend(prepared.problems[: MAX_REPORTED - len(first)])
+            elif not invalid:
+                write_batch(
+                    tx,
+                    rt,
+                    actor=actor,
+                    channel=spec,
+                    purpose=purpose,
+                    prepared=prepared,
+                    records=chunk,
+                )
+                registered += len(chunk)
+            advance(len(chunk))
+    if invalid:
+        raise InvalidRecords(invalid=invalid, seen=seen, first=first)
+    return registered
+
+
+def _chunks(records: Iterable[Registration], size: int) -> Iterator[list[Registration]]:
+    iterator = iter(records)
+    while chunk := list(itertools.islice(iterator, size)):
+        yield chunk
+
+
+class _Validation:
+    """Validation of a stream's batches, here or ahead in worker processes.
+
+    Each worker is a fresh interpreter that imports only ``validation`` (see
+    ``validation.serve``): nothing of this process, its threads, connections
+    or keys, is copied into it, and no caller's code runs there. Batches go
+    to the workers in turn, one each at a time, ahead of the one being
+    written; a worker sends back only what normalization changed, which
+    costs this process less than normalizing. Until a worker is up, or if
+    it fails, its batches are validated here.
+    """
+
+    def __init__(self, validators: dict[str, Validator], workers: int) -> None:
+        self.validators = validators
+        self.workers: list[_Worker] = []
+        self.wanted = workers
+
+    def __enter__(self) -> _Validation:
+        if self.wanted and sys.executable:
+            self.workers = [_Worker() for _ in range(self.wanted)]
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for worker in self.workers:
+            worker.close()
+
+    def run(
+        self, checks: _Checks, chunks: Iterator[list[Registration]]
+    ) -> Iterator[tuple[list[Registration], Prepared]]:
+        """Each chunk with what ``prepare`` makes of it, in order; its index runs on."""
+        turns = itertools.cycle(self.workers or [None])
+        queued: deque[tuple[list[Registration], _Worker | None]] = deque()
+        for chunk in itertools.islice(chunks, max(1, len(self.workers))):
+            queued.append((chunk, self._hand(next(turns), chunk)))
+        offset = 0
+        while queued:
+            chunk, worker = queued.popleft()
+            results = worker.results(chunk) if worker is not None else None
+            if results is None:
+                results = normalize_many(self.validators, [r.values for r in chunk])
+            following = next(chunks, None)
+            if following is not None:
+                queued.append((following, self._hand(next(turns), following)))
+            yield chunk, checks.collect(chunk, results, offset)
+            offset += len(chunk)
+
+    def _hand(self, worker: _Worker | None, chunk: list[Registration]) -> _Worker | None:
+        """The worker now validating ``chunk``, or None if it is to be validated here."""
+        if worker is not None and worker.take(self.validators, chunk):
+            return worker
+        return None
+
+
+_SERVE = f"from {serve.__module__} import serve; serve"
+
+
+def _worker_environment() -> dict[str, str]:
+    """This process's environment without Mamori's settings (a key may be among them),
+    and with its import path, so that the worker imports the same ``mamori``."""
+    kept = {k: v for k, v in os.environ.items() if not k.startswith("MAMORI_")}
+    return {**kept, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+
+
+class _Worker:
+    """One validation process, given one chunk at a time over a pipe."""
+
+    def __init__(self) -> None:
+        ours, theirs = multiprocessing.Pipe()
+        self.conn = ours
+        self.up = False
+        self.process: subprocess.Popen[bytes] | None = None
+        command = [sys.executable, "-c", f"{_SERVE}({theirs.fileno()})"]
+        try:
+            # This interpreter and a fixed program: nothing in the command comes from input.
+            self.process = subprocess.Popen(  # noqa: S603
+                command,
+                pass_fds=[theirs.fileno()],
+                env=_worker_environment(),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        except (OSError, ValueError):  # ValueError: no pass_fds on this platform
+            self.conn.close()
+        finally:
+            theirs.close()
+
+    def take(self, validators: dict[str, Validator], chunk: list[Registration]) -> bool:
+        """Send ``chunk`` if this worker is up and idle; False: validate it elsewhere."""
+        if self.process is None or self.conn.closed:
+            return False
+        try:
+            if not self.up:
+                if not self.conn.poll():
+                    return False
+                if self.conn.recv() != "ready":
+                    raise EOFError("the worker did not start as it should")
+                self.up = True
+            self.conn.send((validators, [r.values for r in chunk]))
+        except Exception:  # a broken pipe, or values that do not pickle: validate them here
+            self.conn.close()
+            return False
+        return True
+
+    def results(self, chunk: list[Registration]) -> list[dict[str, str] | list[Problem]] | None:
+        """What the worker made of ``chunk``; None if it failed (it is then not used again)."""
+        try:
+            changes = self.conn.recv()
+        except (OSError, EOFError):
+            self.conn.close()
+            return None
+        if changes is None:  # the worker raised; validating here raises the same
+            return None
+        return _applied(chunk, changes)
+
+    def close(self) -> None:
+        self.conn.close()
+        if self.process is not None:
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def _applied(
+    chunk: list[Registration], changes: Iterable[tuple[tuple[str, str], ...] | list[Problem]]
+) -> list[dict[str, str] | list[Problem]]:
+    """Each record's values with its changes put in, or its problems."""
+    results: list[dict[str, str] | list[Problem]] = []
+    for record, changed in zip(chunk, changes, strict=True):
+        if isinstance(changed, tuple):
+            values = dict(record.values)
+            values.update(changed)
+            results.append(values)
+        else:
+            results.append(changed)
+    return results
+
+
 def write_batch(
     tx: Tx,
     rt: Runtime,
@@ -144,11 +433,17 @@ def write_batch(
     notice = notices.require_announced(tx, rt, [purpose, *consented])
     facts = [
         SubjectFacts(
-            ref, {p: projection_entry(True, notice, r.explicit) for p in r.consents}, (), False, {}
+            ref,
+            {p: projection_entry(True, notice, r.explicit) for p in r.consents}
+            if r.consents
+            else {},
+            (),
+            False,
+            {},
         )
         for ref, r in zip(prepared.refs, records, strict=True)
     ]
-    categories = sorted({c for v in prepared.values for c in v})
+    categories = sorted(set[str]().union(*prepared.values))
     decision = authorize(
         tx,
         rt,
@@ -182,28 +477,31 @@ def _write(
     grant: Grant,
 ) -> None:
     now = to_utc_text(rt.now())
+    new_data_key, seal, pack, dumps = rt.vault.new_data_key, rt.vault.seal, store.pack, store.dumps
+    channel, kind = spec.key, spec.subject_kind
     rows = []
     for ref, values, fact in zip(prepared.refs, prepared.values, facts, strict=True):
-        key, wrapped = rt.vault.new_data_key(ref)
-        sealed = rt.vault.seal(grant, ref, key, FIRST_KEY_VERSION, values)
-        entries = {c: [spec.key, now, notice, token] for c, token in sealed.items()}
+        key, wrapped = new_data_key(ref)
+        sealed = seal(grant, ref, key, FIRST_KEY_VERSION, values)
+        entries = {c: [channel, now, notice, token] for c, token in sealed.items()}
+        consents = dumps(fact.consents) if fact.consents else "{}"
         rows.append(
             (
                 ref,
-                spec.subject_kind,
-                spec.key,
+                kind,
+                channel,
                 now,
                 now,
                 wrapped.kek_version,
                 FIRST_KEY_VERSION,
                 wrapped.wrapped,
-                store.pack(entries),
-                store.dumps(fact.consents),
+                pack(entries),
+                consents,
                 "[]",
             )
         )
-    ids = store.insert_rows(tx, rows)
-    store.insert_blind(tx, _blind_rows(rt, prepared, ids))
+    ids = store.insert_rows(tx, _in_key_order(rows, 0))  # by reference
+    store.insert_blind(tx, _in_key_order(_blind_rows(rt, prepared, ids), 3))  # by digest
     events = [
         (ids[ref], p, "granted", r.explicit, spec.key, now, notice, actor.name, "{}")
         for ref, r in zip(prepared.refs, records, strict=True)
@@ -217,17 +515,29 @@ def _write(
         )
 
 
+def _in_key_order(rows: list[_Row], key: int) -> list[_Row]:
+    """``rows`` sorted by the column at ``key``, which an index holds.
+
+    References and digests are random, so a batch in its own order would
+    touch the index's pages at random; in key order it goes through them
+    once, front to back. In a registry of a million subjects that is most
+    of what a batch's commit costs. Row ids then follow the references
+    within a batch; nothing reads meaning into them.
+    """
+    return sorted(rows, key=operator.itemgetter(key))
+
+
 def _blind_rows(
     rt: Runtime, prepared: Prepared, ids: Mapping[str, int]
 ) -> list[tuple[int, str, int, bytes]]:
     lookups = [(c.key, c.validator) for c in rt.policy.lookup_categories()]
     version = rt.vault.blind_version
+    digest = rt.vault.blind_digest
     out = []
     for ref, values in zip(prepared.refs, prepared.values, strict=True):
         for category, validator in lookups:
-            if category in values:
-                digest = rt.vault.blind_digest(
-                    category, lookup_key_of_normalized(validator, values[category]), version
-                )
-                out.append((ids[ref], category, version, digest))
+            value = values.get(category)
+            if value is not None:
+                key = lookup_key_of_normalized(validator, value)
+                out.append((ids[ref], category, version, digest(category, key, version)))
     return out
