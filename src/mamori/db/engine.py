@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.engine import Connection
@@ -37,6 +38,18 @@ def _sqlite_on_connect(dbapi_conn: Any, _record: ConnectionPoolEntry) -> None:
     cursor.close()
 
 
+def _sqlite_opener(path: str, create_missing: bool) -> Callable[[], sqlite3.Connection]:
+    """Open the file by URI with mode=rw: a file gone missing is an error, never a new
+    empty database. The path is quoted so "#", "%" or "?" in it stay part of it."""
+    mode = "rwc" if create_missing else "rw"
+    uri = f"file:{quote(str(Path(path).absolute()))}?mode={mode}"
+
+    def opener() -> sqlite3.Connection:
+        return sqlite3.connect(uri, uri=True, check_same_thread=False)
+
+    return opener
+
+
 def make_engine(url: str, *, create_missing: bool = False) -> Engine:
     """An engine for ``url``; a SQLite file must exist unless ``create_missing``."""
     if url.startswith("sqlite"):
@@ -47,10 +60,9 @@ def make_engine(url: str, *, create_missing: bool = False) -> Engine:
                 code="database_missing",
             )
         if path and path != ":memory:":
-            # mode=rw: a database file that went missing is an error, not a new empty database.
-            mode = "rwc" if create_missing else "rw"
-            url = f"sqlite:///file:{Path(path).absolute()}?mode={mode}&uri=true"
-        engine = create_engine(url, connect_args={"check_same_thread": False})
+            engine = create_engine(url, creator=_sqlite_opener(path, create_missing))
+        else:
+            engine = create_engine(url, connect_args={"check_same_thread": False})
         event.listen(engine, "connect", _sqlite_on_connect)
         return engine
     return create_engine(url, pool_pre_ping=True, isolation_level="AUTOCOMMIT")
