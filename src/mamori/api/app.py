@@ -147,21 +147,6 @@ def _install_error_handlers(app: FastAPI) -> None:
         )
         return _respond(problem(error.status_code, code, detail, request_id=_request_id(request)))
 
-    @app.exception_handler(SQLAlchemyError)
-    async def storage_error(request: Request, error: SQLAlchemyError) -> JSONResponse:
-        log.warning(
-            "storage failure",
-            extra={"request_id": _request_id(request), "code": type(error).__name__},
-        )
-        return _respond(
-            problem(
-                503,
-                "storage_error",
-                "the database failed; try again",
-                request_id=_request_id(request),
-            )
-        )
-
     async def driver_error(request: Request, error: Exception) -> JSONResponse:
         # Handled inside the middleware stack, so the answer keeps its request id and headers.
         log.warning(
@@ -177,8 +162,8 @@ def _install_error_handlers(app: FastAPI) -> None:
             )
         )
 
-    app.add_exception_handler(psycopg.Error, driver_error)
-    app.add_exception_handler(sqlite3.Error, driver_error)
+    for failure in (SQLAlchemyError, psycopg.Error, sqlite3.Error):
+        app.add_exception_handler(failure, driver_error)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, error: Exception) -> JSONResponse:
