@@ -11,7 +11,6 @@ from __future__ import annotations
 import functools
 import getpass
 import json
-import os
 import sqlite3
 import sys
 from collections.abc import Callable, Iterator
@@ -27,7 +26,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from mamori import boot
 from mamori.config import load_settings
 from mamori.db.engine import Tx
-from mamori.errors import MamoriError, PolicyError, StorageError, ValidationFailed
+from mamori.errors import MamoriError, StorageError, ValidationFailed
 from mamori.guard.rules import Actor
 from mamori.runtime import Runtime
 from mamori.staff import service as staff
@@ -136,11 +135,3 @@ def emit(data: Any, *, as_json: bool, render: Callable[[Any], None] | None = Non
         sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
     else:
         render(data)
-
-
-def policy_errors(error: PolicyError) -> list[str]:
-    return [str(p) for p in error.problems]
-
-
-def is_ci() -> bool:
-    return os.environ.get("CI", "").lower() in ("1", "true", "yes")

@@ -13,13 +13,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mamori.audit.service import Entry
-from mamori.db.base import to_utc_text
 from mamori.db.engine import Tx
 from mamori.errors import NotFound, ValidationFailed
 from mamori.guard.grant import Grant
-from mamori.guard.rules import Actor, Refusal, SubjectFacts
+from mamori.guard.rules import Actor, Refusal
 from mamori.guard.service import authorize, refuse
-from mamori.policy import service as notices
 from mamori.policy.schemas import Action, Validator
 from mamori.runtime import Runtime
 from mamori.subjects import store
@@ -273,15 +271,3 @@ def list_refs(
     # refused subjects does not end the listing early.
     next_after = rows[-1].ref if len(rows) == page else None
     return items, next_after
-
-
-def facts_for(tx: Tx, ref: str) -> SubjectFacts:
-    return store.load(tx, ref).facts()
-
-
-def notice_version(tx: Tx, rt: Runtime, purposes: list[str]) -> int | None:
-    return notices.require_announced(tx, rt, purposes)
-
-
-def stamp(rt: Runtime) -> str:
-    return to_utc_text(rt.now())
