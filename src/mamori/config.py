@@ -5,6 +5,7 @@ file, the audit head and the active policy file. ``MAMORI_DATABASE_URL``
 points the registry at PostgreSQL instead; ``MAMORI_KEYS`` carries the key
 file's content for hosts that keep secrets in the environment;
 ``MAMORI_KEY_FILE`` and ``MAMORI_POLICY`` move those two files elsewhere.
+``MAMORI_SMTP_URL`` and ``MAMORI_MAIL_FROM`` say how mail to requesters leaves.
 """
 
 from __future__ import annotations
@@ -24,6 +25,11 @@ class Settings:
     audit_head_file: Path = Path()
     erasure_ledger_file: Path = Path()
     checkpoint_every_s: float = 0.05
+    # smtp://host:port (or smtps://, user:password@ allowed); no mail is sent without it.
+    smtp_url: str | None = field(default=None, repr=False)
+    mail_from: str = "privacy@example.jp"
+    # How often `mamori serve` delivers due webhooks from the outbox; 0 turns it off.
+    outbox_interval_s: float = 5.0
 
     @property
     def is_sqlite(self) -> bool:
@@ -47,4 +53,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         audit_head_file=key_file.parent / "audit.head",
         erasure_ledger_file=key_file.parent / "erasures.ledger",
         checkpoint_every_s=float(env.get("MAMORI_CHECKPOINT_EVERY_S") or 0.05),
+        smtp_url=env.get("MAMORI_SMTP_URL") or None,
+        mail_from=env.get("MAMORI_MAIL_FROM") or "privacy@example.jp",
+        outbox_interval_s=float(env.get("MAMORI_OUTBOX_INTERVAL_S") or 5.0),
     )

@@ -123,3 +123,18 @@ class StorageError(MamoriError):
 class RateLimited(MamoriError):
     code = "rate_limited"
     status = 429
+
+
+class Unavailable(MamoriError):
+    """Something outside Mamori (the mail server, a downstream system) did not answer;
+    what was asked is left in a state that can be resumed."""
+
+    code = "unavailable"
+    status = 503
+
+
+class Gone(MamoriError):
+    """A link or code that expired or was used already."""
+
+    code = "gone"
+    status = 410

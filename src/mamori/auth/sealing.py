@@ -58,7 +58,7 @@ def unseal(rt: Runtime, label: bytes, owner: str, sealed: bytes) -> str:
         plain = AESGCM(subkey(rt, label)).decrypt(sealed[1 : 1 + _NONCE], sealed[1 + _NONCE :], aad)
     except InvalidTag as exc:
         raise IntegrityError(
-            f"the sealed second factor of '{owner}' does not open: altered or moved",
+            f"a sealed secret of '{owner}' does not open: altered or moved",
             code="seal_broken",
         ) from exc
     return plain.decode()

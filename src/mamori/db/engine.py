@@ -35,6 +35,8 @@ def _sqlite_on_connect(dbapi_conn: Any, _record: ConnectionPoolEntry) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=10000")
+    # Zero freed cells where it costs no extra I/O: erased values leave fewer traces.
+    cursor.execute("PRAGMA secure_delete=FAST")
     cursor.close()
 
 

@@ -5,6 +5,14 @@ from mamori.auth.models import CsrfUse, ServiceToken, StaffCredential, StaffSess
 from mamori.consents.models import ConsentEvent
 from mamori.db.base import Base
 from mamori.db.meta import InstallationFact
+from mamori.dsr.models import (
+    DownloadLink,
+    DownstreamSystem,
+    DsrEvent,
+    DsrRequest,
+    IdentityCode,
+    OutboxMessage,
+)
 from mamori.policy.models import NoticeVersion
 from mamori.staff.models import StaffAccount
 from mamori.subjects.models import BlindIndex, Subject, ValueHistory
@@ -15,8 +23,14 @@ __all__ = [
     "BlindIndex",
     "ConsentEvent",
     "CsrfUse",
+    "DownloadLink",
+    "DownstreamSystem",
+    "DsrEvent",
+    "DsrRequest",
+    "IdentityCode",
     "InstallationFact",
     "NoticeVersion",
+    "OutboxMessage",
     "ServiceToken",
     "StaffAccount",
     "StaffCredential",

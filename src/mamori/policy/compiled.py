@@ -21,6 +21,10 @@ from mamori.policy.schemas import (
 )
 from mamori.policy.system import ALL_CATEGORIES, SYSTEM_PURPOSES
 
+# The built-in role under which Mamori acts for a requester (a download of their
+# report, a portal request): it may use the system purposes and nothing else.
+SYSTEM_REQUESTS_ROLE = "system.requests"
+
 
 @dataclass(frozen=True)
 class PurposeRule:
@@ -68,6 +72,10 @@ class CompiledPolicy:
                     key = (role.key, purpose)
                     actions = compiled.permissions.get(key, frozenset())
                     compiled.permissions[key] = actions | frozenset(permission.actions)
+        for purpose in SYSTEM_PURPOSES:
+            compiled.permissions[(SYSTEM_REQUESTS_ROLE, purpose)] = frozenset(
+                {Action.READ, Action.WRITE, Action.EXPORT}
+            )
         return compiled
 
     def purpose(self, key: str) -> Purpose:

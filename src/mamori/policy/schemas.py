@@ -48,6 +48,25 @@ class Action(StrEnum):
     PROVIDE = "provide"
 
 
+class RequestKind(StrEnum):
+    """What a person may ask of the company about their data (APPI Art. 32-35, 40)."""
+
+    DISCLOSURE = "disclosure"
+    NOTIFICATION = "notification"
+    CORRECTION = "correction"
+    CESSATION_OF_USE = "cessation_of_use"
+    RESUMPTION_OF_USE = "resumption_of_use"
+    ERASURE = "erasure"
+    CESSATION_OF_PROVISION = "cessation_of_provision"
+    RESUMPTION_OF_PROVISION = "resumption_of_provision"
+    INQUIRY = "inquiry"
+    COMPLAINT = "complaint"
+
+
+# APPI Art. 38: a fee may be charged only for notification of purposes and disclosure.
+FEE_KINDS = frozenset({RequestKind.DISCLOSURE, RequestKind.NOTIFICATION})
+
+
 class Validator(StrEnum):
     """How values of a category are checked and normalized."""
 
@@ -97,6 +116,32 @@ class BusinessHours(Strict):
     year_end_closure: bool = True
 
 
+class Requests(Strict):
+    """How data-subject requests are worked: targets, fees, identity checks."""
+
+    # Internal target in business days from receipt; the law asks "without delay".
+    due_business_days: Annotated[int, Field(ge=1, le=60)] = 10
+    # Yen, at actual cost; only disclosure and notification may carry one (Art. 38).
+    fees: dict[RequestKind, Annotated[int, Field(ge=0, le=100_000)]] = {}
+    # The staff handle new requests are assigned to; the privacy officer's role if unset.
+    responsible: Key | None = None
+    identity_code_minutes: Annotated[int, Field(ge=1, le=60)] = 10
+    identity_code_attempts: Annotated[int, Field(ge=1, le=10)] = 5
+    download_valid_days: Annotated[int, Field(ge=1, le=90)] = 14
+
+    @field_validator("fees")
+    @classmethod
+    def _fees_only_where_the_law_allows(
+        cls, value: dict[RequestKind, int]
+    ) -> dict[RequestKind, int]:
+        charged = sorted(k.value for k, fee in value.items() if fee and k not in FEE_KINDS)
+        if charged:
+            raise ValueError(
+                f"a fee may be charged only for disclosure and notification, not for {', '.join(charged)}"
+            )
+        return value
+
+
 class Company(Strict):
     name: Text
     address: Text
@@ -130,6 +175,9 @@ class Purpose(Strict):
     profiling: bool = False
     third_party_provision: bool = False
     foreign_transfer: bool = False
+    # The law that obliges keeping this purpose's data for its retention period
+    # (e.g. invoices under the Corporation Tax Act): an erasure keeps it until then.
+    retention_duty: Text | None = None
 
     @field_validator("retention")
     @classmethod
@@ -179,3 +227,4 @@ class Policy(Strict):
     purposes: list[Purpose]
     channels: list[Channel]
     roles: list[Role]
+    requests: Requests = Requests()

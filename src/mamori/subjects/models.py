@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text
+from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from mamori.db.base import Base, Id, UtcText
@@ -38,6 +38,19 @@ class Subject(Base):
     # purposes whose use is suspended for this subject; "*" suspends all.
     suspended: Mapped[str] = mapped_column(Text, default="[]")
     erased_at: Mapped[datetime | None] = mapped_column(UtcText)
+    # An erasure that had to keep categories under a legal retention duty sets
+    # when the last of them ends; the subject is shredded whole from then on.
+    retained_until: Mapped[datetime | None] = mapped_column(UtcText)
+
+    __table_args__ = (
+        # The retention sweep looks only at partly erased subjects still awaiting shredding.
+        Index(
+            "ix_subjects_retained",
+            "retained_until",
+            sqlite_where=text("retained_until IS NOT NULL AND erased_at IS NULL"),
+            postgresql_where=text("retained_until IS NOT NULL AND erased_at IS NULL"),
+        ),
+    )
 
 
 class ValueHistory(Base):

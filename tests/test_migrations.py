@@ -1,21 +1,30 @@
-"""The authentication migration: it matches the models, and goes down and up again."""
+"""The migrations: head matches the models, and each goes down and up again."""
 
 from __future__ import annotations
 
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from sqlalchemy import inspect
 
 from mamori.db.migrate import alembic_config, current_revision, head_revision, upgrade
 from mamori.db.tables import Base
 from mamori.runtime import Runtime
 
 AUTH_TABLES = {"staff_credentials", "service_tokens", "staff_sessions", "csrf_used"}
+REQUEST_TABLES = {
+    "dsr_requests",
+    "dsr_events",
+    "dsr_identity_codes",
+    "dsr_downloads",
+    "downstream_systems",
+    "outbox",
+}
 
 
 def test_the_schema_at_head_matches_the_models(rt: Runtime) -> None:
-    assert head_revision() == "0002"
-    assert current_revision(rt.db.engine) == "0002"
+    assert head_revision() == "0003"
+    assert current_revision(rt.db.engine) == "0003"
     with rt.db.engine.connect() as conn:
         assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
 
@@ -30,3 +39,19 @@ def test_0002_goes_down_to_0001_and_up_again(rt: Runtime) -> None:
     assert rt.db.has_table("staff_accounts")
     upgrade(rt.db.engine)
     assert all(rt.db.has_table(t) for t in AUTH_TABLES)
+
+
+def test_0003_goes_down_to_0002_and_up_again(rt: Runtime) -> None:
+    config = alembic_config()
+    with rt.db.engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0002")
+    assert current_revision(rt.db.engine) == "0002"
+    assert not any(rt.db.has_table(t) for t in REQUEST_TABLES)
+    with rt.db.engine.connect() as conn:
+        columns = {c["name"] for c in inspect(conn).get_columns("subjects")}
+    assert "retained_until" not in columns
+    upgrade(rt.db.engine)
+    assert all(rt.db.has_table(t) for t in REQUEST_TABLES)
+    with rt.db.engine.connect() as conn:
+        assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
