@@ -1,4 +1,5 @@
-"""Starting Mamori in a process: open the runtime, then make good any erasure a restore undid.
+"""Starting Mamori in a process: open the runtime, make good any erasure a restore undid,
+and shred what a legal retention duty no longer justifies.
 
 Every edge (the CLI, the demo, the server) starts here rather than at
 ``open_runtime``, so no process ever serves a subject whose erasure is
@@ -12,14 +13,17 @@ from datetime import datetime
 
 from mamori.config import Settings
 from mamori.db.base import utc_now
+from mamori.dsr.erasure import sweep_retained
 from mamori.runtime import Runtime, open_runtime
-from mamori.subjects.changes import reapply_erasures
+from mamori.subjects.shredding import reapply_erasures
 
 
 def start(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -> Runtime:
     rt = open_runtime(settings, clock=clock)
     try:
         reapply_erasures(rt)
+        # One select unless a legal retention duty of a partly erased subject has ended.
+        sweep_retained(rt)
     except BaseException:
         rt.close()
         raise

@@ -31,7 +31,7 @@ from mamori.policy import service as notices
 from mamori.policy.schemas import Action
 from mamori.runtime import Runtime, open_runtime
 from mamori.staff import service as staff
-from mamori.subjects import changes, service
+from mamori.subjects import changes, service, shredding
 from tests.conftest import actor
 from tests.factories import PURPOSE, register_customer
 
@@ -385,7 +385,7 @@ def _withdraw_newsletter(rt: Runtime, ref: str) -> None:
 
 def _erase(rt: Runtime, ref: str) -> None:
     with rt.db.transaction() as tx:
-        changes.shred(tx, rt, actor=actor("officer"), ref=ref)
+        shredding.shred(tx, rt, actor=actor("officer"), ref=ref)
 
 
 DENIALS: dict[str, tuple[Callable[[Runtime, str], None] | None, str, str, str | None]] = {

@@ -9,7 +9,7 @@ import pytest
 
 from mamori.errors import Conflict, Denied, NotFound, ValidationFailed
 from mamori.runtime import Runtime
-from mamori.subjects import changes, service
+from mamori.subjects import changes, service, shredding
 from mamori.subjects.intake import Registration, register, register_many
 from mamori.synthetic import Population
 from tests.conftest import Clock, actor
@@ -233,13 +233,13 @@ def test_suspension_stops_use_but_not_the_rights_of_the_person(rt: Runtime) -> N
 def test_shredding_is_final(rt: Runtime) -> None:
     ref, values = add_customer(rt)
     with rt.db.transaction() as tx:
-        changes.shred(tx, rt, actor=actor("officer"), ref=ref)
+        shredding.shred(tx, rt, actor=actor("officer"), ref=ref)
     for purpose, who in ((PURCHASE, "sales"), ("dsr.disclosure", "officer")):
         with pytest.raises(Denied) as caught, rt.db.transaction() as tx:
             service.read(tx, rt, actor=actor(who), ref=ref, purpose=purpose)
         assert caught.value.rule == "subject_erased"
     with pytest.raises(Denied), rt.db.transaction() as tx:
-        changes.shred(tx, rt, actor=actor("officer"), ref=ref)
+        shredding.shred(tx, rt, actor=actor("officer"), ref=ref)
     with rt.db.transaction() as tx:
         assert (
             service.find(
@@ -298,7 +298,7 @@ def test_an_erasure_survives_a_restore_of_an_older_backup(rt: Runtime) -> None:
     ref, _ = add_customer(rt)
     backup = _snapshot(rt)
     with rt.db.transaction() as tx:
-        changes.shred(tx, rt, actor=actor("officer"), ref=ref)
+        shredding.shred(tx, rt, actor=actor("officer"), ref=ref)
     _restore(rt, backup)
     with rt.db.transaction() as tx:  # the restored database holds the key again...
         assert tx.fetchone("SELECT wrapped_key FROM subjects WHERE ref = ?", (ref,))[0] is not None

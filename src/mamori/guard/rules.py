@@ -3,7 +3,7 @@
 ``decide`` is the only function that mints grants. Static rules (who is
 asking, for which purpose, to do what with which categories) are checked
 once per call and refuse the whole call; per-subject rules (erased,
-suspended, consent, retention) are checked in one pass over the subjects
+suspended, provision stopped, consent, retention) are checked in one pass over the subjects
 and refuse only the subjects they concern. Each rule has a stable name, and
 each refusal a sentence a privacy officer can read out to a regulator.
 """
@@ -22,6 +22,10 @@ from mamori.policy.compiled import CompiledPolicy, PurposeRule
 from mamori.policy.schemas import Action, Channel
 
 WILDCARD = "*"
+# A suspension entry "provision:<purpose>" stops provision to third parties for one
+# purpose, "provision:*" for all of them (APPI Art. 35(3)); other use goes on.
+PROVISION_PREFIX = "provision:"
+PROVISION_ALL = PROVISION_PREFIX + WILDCARD
 
 
 @dataclass(frozen=True)
@@ -167,12 +171,13 @@ def decide(
     special = wanted & policy.special_care
     check_retention = action is not Action.WRITE and not rule.system
     cutoff = _cutoff(now, rule) if check_retention else None
+    provide = action is Action.PROVIDE
     allowed, refusals = [], []
     for facts in subjects:
         if consent_record:
             refusal = _refuse_erased(facts)
         else:
-            refusal = _refuse_subject(facts, purpose, rule, special, cutoff, wanted) or (
+            refusal = _refuse_subject(facts, purpose, rule, special, cutoff, wanted, provide) or (
                 _refuse_unannounced(facts, purpose, wanted, policy.channel_purposes)
                 if check_retention
                 else None
@@ -200,15 +205,24 @@ def _refuse_subject(
     special: frozenset[str],
     cutoff: str | None,
     wanted: frozenset[str],
+    provide: bool = False,
 ) -> Refusal | None:
     ref = facts.ref
     if facts.erased:
         return _refuse_erased(facts)
-    if not rule.system and (WILDCARD in facts.suspended or purpose in facts.suspended):
+    suspended = facts.suspended
+    if not rule.system and (WILDCARD in suspended or purpose in suspended):
         return Refusal(
             ref,
             "use_suspended",
             f"use of subject {ref}'s data for '{purpose}' is suspended at their request",
+        )
+    if provide and suspended and _provision_stopped(suspended, purpose):
+        return Refusal(
+            ref,
+            "provision_stopped",
+            f"provision of subject {ref}'s data to third parties for '{purpose}'"
+            " is stopped at their request",
         )
     consent = facts.consents.get(purpose)
     if rule.needs_consent or special:
@@ -229,6 +243,11 @@ def _refuse_subject(
     if cutoff is not None:
         return _refuse_expired(facts, purpose, cutoff, wanted)
     return None
+
+
+def _provision_stopped(suspended: Collection[str], purpose: str) -> bool:
+    """Whether the person asked to stop provision for ``purpose``, or for every purpose."""
+    return PROVISION_ALL in suspended or PROVISION_PREFIX + purpose in suspended
 
 
 def _refuse_unannounced(

@@ -1,10 +1,14 @@
-"""Changes to a registered subject: correction, suspension of use, shredding.
+"""Changes to a registered subject: correction, suspension of use or of provision,
+shredding and partial erasure.
 
 A correction keeps the replaced value as sealed history under the same
 subject key. Suspension flags what the guard must refuse from the next
 access on. Shredding destroys the subject's wrapped data key, so every copy
 of its values (history and backups included) can no longer be opened, and
-leaves a tombstone with no personal data.
+leaves a tombstone with no personal data. A partial erasure (values a legal
+duty keeps) removes the other values' sealed bytes everywhere and stops every
+use but the duty's, until the duty ends and the subject is shredded whole.
+Every erasure is written to the ledger, so a restored backup is cut back again.
 """
 
 from __future__ import annotations
@@ -15,9 +19,9 @@ from collections.abc import Mapping, Sequence
 from mamori.audit.service import Entry
 from mamori.db.base import to_utc_text
 from mamori.db.engine import Tx
-from mamori.errors import ValidationFailed
-from mamori.guard.rules import WILDCARD, Actor
-from mamori.guard.service import authorize
+from mamori.errors import Conflict, ValidationFailed
+from mamori.guard.rules import PROVISION_ALL, PROVISION_PREFIX, WILDCARD, Actor
+from mamori.guard.service import authorize, refuse
 from mamori.policy import service as notices
 from mamori.policy.schemas import Action
 from mamori.runtime import Runtime
@@ -27,6 +31,8 @@ from mamori.subjects.validation import lookup_key_of_normalized
 
 CESSATION = "dsr.cessation"
 ERASURE = "dsr.erasure"
+# Installation fact: when the first retention duty of a partly erased subject ends.
+SWEEP_DUE = "retention_sweep_due"
 
 
 def correct(
@@ -57,6 +63,7 @@ def correct(
         detail={"operation": "correct"},
     )
     assert decision.grant is not None
+    _refuse_erased_categories(tx, rt, row, normalized, actor=actor, purpose=purpose)
     notice = notices.require_announced(tx, rt, [purpose])
     now = to_utc_text(rt.now())
     sealed = row.sealed_values()
@@ -71,6 +78,34 @@ def correct(
     )
     _reindex(tx, rt, row.id, normalized)
     return sorted(normalized)
+
+
+def _refuse_erased_categories(
+    tx: Tx,
+    rt: Runtime,
+    row: store.SubjectRow,
+    values: Mapping[str, str],
+    *,
+    actor: Actor,
+    purpose: str,
+) -> None:
+    """A partly erased subject may have what is kept corrected, nothing new written back."""
+    added = sorted(set(values) - row.entries.keys())
+    if not added:
+        return
+    found = tx.fetchone("SELECT retained_until FROM subjects WHERE id = ?", (row.id,))
+    if found is None or found[0] is None:
+        return
+    error = Conflict(
+        f"subject {row.ref} was erased except what a legal duty keeps,"
+        f" so {', '.join(added)} cannot be written back",
+        code="erased_category",
+    )
+    detail = {"operation": "correct"}
+    entry = Entry(
+        actor.name, purpose, "write", [row.ref], added, "denied", "erased_category", detail
+    )
+    raise refuse(rt, error, entry)
 
 
 def _keep_history(
@@ -126,11 +161,47 @@ def set_suspension(
     suspend: bool,
 ) -> list[str]:
     """Suspend (or resume) the use of a subject's data for purposes, or for all with None."""
+    _check_purposes(rt, purposes)
+    targets = [WILDCARD] if purposes is None else sorted(set(purposes))
+    return _update_suspension(
+        tx, rt, actor=actor, ref=ref, targets=targets, add=suspend, operation="suspend"
+    )
+
+
+def set_provision_stop(
+    tx: Tx,
+    rt: Runtime,
+    *,
+    actor: Actor,
+    ref: str,
+    purposes: Sequence[str] | None,
+    stop: bool,
+) -> list[str]:
+    """Stop (or resume) provision of a subject's data to third parties, for purposes or all.
+
+    Other use goes on: the guard refuses only ``provide`` (rule ``provision_stopped``).
+    Returns the subject's whole suspension list.
+    """
+    _check_purposes(rt, purposes)
+    if purposes is None:
+        targets = [PROVISION_ALL]
+    else:
+        targets = sorted({PROVISION_PREFIX + p for p in purposes})
+    return _update_suspension(
+        tx, rt, actor=actor, ref=ref, targets=targets, add=stop, operation="stop_provision"
+    )
+
+
+def _check_purposes(rt: Runtime, purposes: Sequence[str] | None) -> None:
     unknown = sorted(set(purposes or ()) - rt.policy.rules.keys())
     if unknown:
         raise ValidationFailed(f"the policy declares no purpose {', '.join(unknown)}")
+
+
+def _update_suspension(
+    tx: Tx, rt: Runtime, *, actor: Actor, ref: str, targets: list[str], add: bool, operation: str
+) -> list[str]:
     row = store.load(tx, ref, for_update=True)
-    targets = [WILDCARD] if purposes is None else sorted(set(purposes))
     authorize(
         tx,
         rt,
@@ -139,10 +210,12 @@ def set_suspension(
         action=Action.WRITE,
         categories=[],
         subjects=[row.facts()],
-        detail={"operation": "suspend" if suspend else "resume", "purposes": targets},
+        detail={"operation": operation if add else _UNDO[operation], "purposes": targets},
     )
+    if not add and operation == "suspend":
+        _refuse_resuming_erased(tx, rt, row, actor=actor, targets=targets)
     current = set(row.suspended)
-    current = current | set(targets) if suspend else current - set(targets)
+    current = current | set(targets) if add else current - set(targets)
     tx.execute(
         "UPDATE subjects SET suspended = ?, updated_at = ? WHERE id = ?",
         (json.dumps(sorted(current)), to_utc_text(rt.now()), row.id),
@@ -150,75 +223,21 @@ def set_suspension(
     return sorted(current)
 
 
-def shred(tx: Tx, rt: Runtime, *, actor: Actor, ref: str) -> None:
-    """Erase a subject by destroying its data key; a tombstone without personal data remains."""
-    row = store.load(tx, ref, for_update=True)
-    authorize(
-        tx,
-        rt,
-        actor=actor,
-        purpose=ERASURE,
-        action=Action.WRITE,
-        categories=[],
-        subjects=[row.facts()],
-        detail={"operation": "shred", "categories": sorted(row.entries)},
+_UNDO = {"suspend": "resume", "stop_provision": "resume_provision"}
+
+
+def _refuse_resuming_erased(
+    tx: Tx, rt: Runtime, row: store.SubjectRow, *, actor: Actor, targets: list[str]
+) -> None:
+    """What a partial erasure stopped stays stopped: a resumption cannot undo an erasure."""
+    found = tx.fetchone("SELECT retained_until FROM subjects WHERE id = ?", (row.id,))
+    if found is None or found[0] is None:
+        return
+    error = Conflict(
+        f"subject {row.ref} was erased except what a legal duty keeps,"
+        " so the use of its data cannot be resumed",
+        code="already_erased",
     )
-    _destroy(tx, row.id, to_utc_text(rt.now()))
-    tx.after_commit.append(lambda: rt.ledger.append([ref]))
-
-
-def _destroy(tx: Tx, subject_id: int, now: str) -> None:
-    tx.execute(
-        "UPDATE subjects SET wrapped_key = NULL, kek_version = NULL, sealed = NULL,"
-        " erased_at = ?, updated_at = ? WHERE id = ?",
-        (now, now, subject_id),
-    )
-    tx.execute("UPDATE subject_value_history SET sealed = NULL WHERE subject_id = ?", (subject_id,))
-    tx.execute("DELETE FROM blind_indexes WHERE subject_id = ?", (subject_id,))
-
-
-def reapply_erasures(rt: Runtime) -> list[str]:
-    """Shred again every subject the erasure ledger names but the database still holds.
-
-    That happens after a restore from a backup older than an erasure. Costs a
-    file size and one select when there is nothing new.
-    """
-    size = rt.ledger.size()
-    with rt.db.transaction() as tx:
-        row = tx.fetchone("SELECT value FROM installation WHERE name = 'erasure_ledger_offset'")
-        offset = int(row[0]) if row else 0
-        if size == offset:
-            return []
-        refs, reached = rt.ledger.read_from(offset if size > offset else 0)
-        revived = _revived(tx, refs)
-        now = to_utc_text(rt.now())
-        for subject_id, _ in revived:
-            _destroy(tx, subject_id, now)
-        if revived:
-            entry = Entry(
-                "system",
-                ERASURE,
-                "shred",
-                [r for _, r in revived],
-                [],
-                "done",
-                "reapplied_from_ledger",
-            )
-            rt.audit.append(tx, entry, at=rt.now())
-        tx.execute(
-            "INSERT INTO installation (name, value) VALUES ('erasure_ledger_offset', ?)"
-            " ON CONFLICT (name) DO UPDATE SET value = excluded.value",
-            (str(reached),),
-        )
-    return [r for _, r in revived]
-
-
-def _revived(tx: Tx, refs: Sequence[str]) -> list[tuple[int, str]]:
-    found: list[tuple[int, str]] = []
-    for start in range(0, len(refs), 500):
-        chunk = refs[start : start + 500]
-        marks = ",".join("?" * len(chunk))
-        found += tx.fetchall(
-            f"SELECT id, ref FROM subjects WHERE ref IN ({marks}) AND erased_at IS NULL", chunk
-        )
-    return [(int(i), str(r)) for i, r in found]
+    detail = {"operation": "resume", "purposes": targets}
+    entry = Entry(actor.name, CESSATION, "write", [row.ref], [], "denied", "already_erased", detail)
+    raise refuse(rt, error, entry)

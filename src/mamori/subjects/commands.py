@@ -27,7 +27,7 @@ from mamori.cli.common import (
     runtime,
 )
 from mamori.errors import ValidationFailed
-from mamori.subjects import changes, service
+from mamori.subjects import changes, service, shredding
 from mamori.subjects.bulk import import_csv
 from mamori.subjects.intake import Registration, register
 
@@ -264,7 +264,7 @@ def erase(
         raise ValidationFailed("erasure cannot be undone: add --yes to confirm")
     with runtime() as rt, rt.db.transaction() as tx:
         who, _ = require_purpose_actor(tx, rt, actor, changes.ERASURE, "write")
-        changes.shred(tx, rt, actor=who, ref=ref)
+        shredding.shred(tx, rt, actor=who, ref=ref)
     emit(
         {"ref": ref, "erased": True},
         as_json=as_json,
