@@ -21,7 +21,15 @@ from bench.profiling import summary
 from bench.report import Result, print_table, write_json
 from bench.snapshot import freeze
 
-FIGURES = ("guarded_read", "bulk_import", "stream_import", "audit_verify", "api_read")
+FIGURES = (
+    "guarded_read",
+    "bulk_import",
+    "stream_import",
+    "audit_verify",
+    "api_read",
+    "disclosure",
+    "erasure",
+)
 SEED = 2009
 
 
@@ -32,7 +40,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--quick",
         action="store_true",
-        help="stream_import registers 100,000 subjects instead of 1,000,000",
+        help="stream_import, disclosure and erasure use 100,000 subjects instead of 1,000,000",
     )
     parser.add_argument(
         "--only", choices=FIGURES, action="append", help="run only this figure (repeatable)"

@@ -23,9 +23,14 @@ import pytest
 from mamori import boot
 from mamori.consents import service as consents
 from mamori.db.engine import Tx
+from mamori.dsr import fulfil, systems, verification, workflow
+from mamori.dsr.arrival import NewRequest, create
+from mamori.dsr.inquiries import receive
+from mamori.dsr.states import IdentityMethod, Via
 from mamori.errors import Denied, ValidationFailed
+from mamori.policy.schemas import RequestKind
 from mamori.runtime import Runtime
-from mamori.subjects import changes, service
+from mamori.subjects import changes, service, shredding
 from mamori.subjects.intake import Registration, register
 from tests.conftest import actor
 from tests.factories import CHANNEL, PURPOSE, register_customer
@@ -148,7 +153,68 @@ def populate(rt: Runtime) -> Written:
         assert service.find(tx, rt, actor=actor("sales"), purpose=PURPOSE, email=email) == [first]
     with pytest.raises(Denied), rt.db.transaction() as tx:
         service.read(tx, rt, actor=actor("marketing"), ref=first, purpose=PURPOSE)
+    _requests(rt, written, list(written.values))
     return written
+
+
+def _requests(rt: Runtime, written: Written, refs: list[str]) -> None:
+    """The privacy desk at work: a pending correction, an applied one (with a webhook queued),
+    a disclosure downloaded, and an inquiry whose writer is registered on arrival."""
+    officer = actor("officer")
+    with rt.db.transaction() as tx:
+        systems.register(
+            tx,
+            rt,
+            key="web_shop",
+            title="Web shop",
+            url="http://127.0.0.1:9/hooks",
+            events=["correction", "erasure"],
+            by="cli:test",
+        )
+    pending = {"user.contact.address.street": "保留中試験町一丁目2番3号"}
+    applied = {"user.contact.address.building": "試験ビル別館三階"}
+    with rt.db.transaction() as tx:
+        create(
+            tx,
+            rt,
+            actor=officer,
+            new=NewRequest(RequestKind.CORRECTION, Via.LETTER, refs[1], values=pending),
+        )
+        row = create(
+            tx,
+            rt,
+            actor=officer,
+            new=NewRequest(RequestKind.CORRECTION, Via.API, refs[2], values=applied),
+        )
+        verification.record_identity(
+            tx, rt, actor=officer, ref=row.ref, method=IdentityMethod.DOCUMENT_SEEN
+        )
+        fulfil.complete(tx, rt, actor=officer, ref=row.ref)
+        shown = create(
+            tx, rt, actor=officer, new=NewRequest(RequestKind.NOTIFICATION, Via.API, refs[0])
+        )
+        verification.record_identity(
+            tx, rt, actor=officer, ref=shown.ref, method=IdentityMethod.DOCUMENT_SEEN
+        )
+        workflow.record_payment(tx, rt, actor=officer, ref=shown.ref, amount_yen=shown.fee_yen)
+        token = fulfil.complete(tx, rt, actor=officer, ref=shown.ref).download_token
+    assert token is not None
+    with rt.db.transaction() as tx:
+        fulfil.download(tx, rt, token=token)
+        assert tx.fetchone("SELECT count(*) FROM outbox")[0] == 1
+    inquiry = {
+        "name": "問合 試験次郎",
+        "company": "試験商事株式会社",
+        "division": "試験推進部",
+        "email": "Toiawase.Shiken@Example.JP",
+        "phone": "020-0987-6543",
+        "description": "試験用の問い合わせ本文です。会員番号の確認をお願いします。",
+    }
+    with rt.db.transaction() as tx:
+        receive(
+            tx, rt, actor=actor("support"), kind=RequestKind.INQUIRY, via=Via.EMAIL, fields=inquiry
+        )
+    written.extra += [*pending.values(), *applied.values(), *inquiry.values()]
 
 
 def _baseline(rt: Runtime) -> list[bytes]:
@@ -172,7 +238,7 @@ def test_no_value_is_stored_in_plaintext(rt: Runtime, caplog: pytest.LogCaptureF
         written = populate(rt)
     needles = written.needles(baseline)
     # The distinctive values must survive the baseline filter, or the test proves nothing.
-    assert len(needles) >= 4 * 6
+    assert len(needles) >= 4 * 6 + 8
     for values in written.values.values():
         assert values["user.name"] in needles
         assert values["user.contact.email"] in needles
@@ -228,7 +294,7 @@ def test_a_refused_value_is_not_repeated_nor_stored(rt: Runtime, category: str, 
 
 def _shred(rt: Runtime, ref: str) -> None:
     with rt.db.transaction() as tx:
-        changes.shred(tx, rt, actor=actor("officer"), ref=ref)
+        shredding.shred(tx, rt, actor=actor("officer"), ref=ref)
 
 
 def _subject_columns(rt: Runtime, ref: str) -> tuple[object, ...]:
@@ -329,7 +395,7 @@ def _consent_erased(tx: Tx, rt: Runtime, ref: str) -> None:
 
 
 def _shred_erased(tx: Tx, rt: Runtime, ref: str) -> None:
-    changes.shred(tx, rt, actor=actor("officer"), ref=ref)
+    shredding.shred(tx, rt, actor=actor("officer"), ref=ref)
 
 
 WRITES_BACK = {"correct": _correct_erased, "consent": _consent_erased, "shred": _shred_erased}

@@ -2,8 +2,9 @@
 
 The tour shows the promises at work: a permitted read, a refused one with
 its reason, a consent withdrawal changing the answer, a look-up by e-mail
-through the blind index, a correction kept as history, the audit trail and
-its verification, and the database file holding none of the values written.
+through the blind index, a correction kept as history, the database file
+holding none of the values written, a disclosure and an erasure worked at the
+privacy desk (``demo_requests``), and the audit trail and its verification.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from mamori.audit.service import tail
 from mamori.audit.verify import verify
 from mamori.config import Settings, load_settings
 from mamori.consents import service as consents
+from mamori.demo_requests import RequestsTour
 from mamori.errors import ConfigError, Denied
 from mamori.guard.rules import Actor
 from mamori.install import initialise
@@ -159,13 +161,16 @@ class Tour:
         self.refused_read()
         self.withdrawal()
         self.lookup_and_correction()
-        self.audit()
         self.no_plaintext()
+        member = self.refs["membership_registration"][0]
+        RequestsTour(self.rt, console, self.customer, member).run(first_step=6)
+        self.audit(9)
         console.print(
             Panel.fit(
                 f"Try it yourself:\n  export MAMORI_HOME={self.settings.home}\n"
                 f"  mamori subjects show {self.customer} --actor sales.tanaka --purpose purchase_fulfillment\n"
                 f"  mamori subjects show {self.customer} --actor marketing.sato --purpose purchase_fulfillment\n"
+                "  mamori requests list --actor officer\n"
                 "  mamori audit tail --outcome denied\n  mamori audit verify",
                 title="next",
             )
@@ -270,8 +275,8 @@ class Tour:
             "sales.tanaka (after correction)",
         )
 
-    def audit(self) -> None:
-        self.step("5. Every access above left an audit entry; the chain verifies")
+    def audit(self, number: int) -> None:
+        self.step(f"{number}. Every step above left an audit entry; the chain verifies")
         with self.rt.db.transaction() as tx:
             rows = tail(tx, limit=8)
             report = verify(tx, self.rt.audit)
@@ -293,7 +298,7 @@ class Tour:
         console.print(f"audit verify: {report.entries:,} entries, chain {verdict}")
 
     def no_plaintext(self) -> None:
-        self.step("6. The database file holds none of the values")
+        self.step("5. The database file holds none of the values")
         view = self.read("officer", self.customer, "purchase_fulfillment")
         assert not isinstance(view, Denied)
         files = [p for p in self.settings.home.glob("mamori.db*") if p.is_file()]

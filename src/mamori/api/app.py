@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import sqlite3
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -47,9 +48,14 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         app.state.pool = HandlePool(rt.db)
         app.state.limits = Limits.from_env()
         app.state.limiter = limiter_from_env(rt.settings, key_secret=subkey(rt, RATE_LIMIT_LABEL))
+        # A runtime handed in (tests) delivers webhooks when the test says so.
+        stop = _start_housekeeping(rt) if runtime is None else None
         try:
             yield
         finally:
+            if stop is not None:
+                stop.set()
+                stop.worker.join(timeout=10)
             app.state.limiter.close()
             app.state.pool.close()
             if runtime is None:
@@ -69,16 +75,40 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     return app
 
 
+class _Stop(threading.Event):
+    worker: threading.Thread
+
+
+def _start_housekeeping(rt: Runtime) -> _Stop | None:
+    """Deliver due webhooks and sweep ended retention duties while the server runs."""
+    from mamori.dsr.housekeeping import run
+
+    interval = rt.settings.outbox_interval_s
+    if interval <= 0:
+        return None
+    stop = _Stop()
+    stop.worker = threading.Thread(
+        target=run,
+        kwargs={"rt": rt, "interval_s": interval, "stop": stop},
+        name="mamori-housekeeping",
+        daemon=True,
+    )
+    stop.worker.start()
+    return stop
+
+
 def _mount_routes(app: FastAPI) -> None:
     from mamori.api.health import router as health
     from mamori.audit.routes import router as audit
     from mamori.auth.routes import router as auth
     from mamori.consents.routes import router as consents
+    from mamori.dsr.routes import downloads
+    from mamori.dsr.routes import router as requests
     from mamori.policy.routes import router as policy
     from mamori.staff.routes import router as staff
     from mamori.subjects.routes import router as subjects
 
-    for router in (health, auth, subjects, consents, policy, audit, staff):
+    for router in (health, auth, subjects, consents, requests, downloads, policy, audit, staff):
         app.include_router(router)
     if os.environ.get("MAMORI_BENCH_BARE") == "1":
         from mamori.api.bench_bare import router as bare

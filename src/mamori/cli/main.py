@@ -16,6 +16,8 @@ from mamori.consents.commands import app as consents_app
 from mamori.db.commands import app as db_app
 from mamori.demo import EXAMPLE_POLICY, run_demo
 from mamori.demo_access import make_demo_access
+from mamori.dsr.commands import app as requests_app
+from mamori.dsr.systems_commands import app as systems_app
 from mamori.install import initialise
 from mamori.policy.commands import app as policy_app
 from mamori.staff.commands import app as staff_app
@@ -34,6 +36,8 @@ app.add_typer(consents_app, name="consents")
 app.add_typer(audit_app, name="audit")
 app.add_typer(db_app, name="db")
 app.add_typer(tokens_app, name="tokens")
+app.add_typer(requests_app, name="requests")
+app.add_typer(systems_app, name="systems")
 
 
 @app.command("init")
