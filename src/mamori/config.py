@@ -5,7 +5,8 @@ file, the audit head and the active policy file. ``MAMORI_DATABASE_URL``
 points the registry at PostgreSQL instead; ``MAMORI_KEYS`` carries the key
 file's content for hosts that keep secrets in the environment;
 ``MAMORI_KEY_FILE`` and ``MAMORI_POLICY`` move those two files elsewhere.
-``MAMORI_SMTP_URL`` and ``MAMORI_MAIL_FROM`` say how mail to requesters leaves.
+``MAMORI_SMTP_URL`` and ``MAMORI_MAIL_FROM`` say how mail to requesters leaves;
+``MAMORI_PUBLIC_URL`` is where the links in that mail point.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ class Settings:
     # smtp://host:port (or smtps://, user:password@ allowed); no mail is sent without it.
     smtp_url: str | None = field(default=None, repr=False)
     mail_from: str = "privacy@example.jp"
+    # Where people reach this installation's API; links mailed to requesters start with it.
+    public_url: str = "http://127.0.0.1:8000"
     # How often `mamori serve` delivers due webhooks from the outbox; 0 turns it off.
     outbox_interval_s: float = 5.0
 
@@ -55,5 +58,6 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         checkpoint_every_s=float(env.get("MAMORI_CHECKPOINT_EVERY_S") or 0.05),
         smtp_url=env.get("MAMORI_SMTP_URL") or None,
         mail_from=env.get("MAMORI_MAIL_FROM") or "privacy@example.jp",
+        public_url=(env.get("MAMORI_PUBLIC_URL") or "http://127.0.0.1:8000").rstrip("/"),
         outbox_interval_s=float(env.get("MAMORI_OUTBOX_INTERVAL_S") or 5.0),
     )

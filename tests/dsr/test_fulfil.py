@@ -153,3 +153,67 @@ def test_an_inquiry_is_answered_and_closed(rt: Runtime) -> None:
         )
     assert done.request.state is State.COMPLETED
     assert done.request.outcome == {"answered_via": "phone"}
+
+
+def test_the_requester_is_told_the_decision_by_mail(rt: Runtime, mailbox: Mailbox) -> None:
+    ref, values = register_customer(rt)
+    address = values["user.contact.email"]
+    row = _ready(rt, RequestKind.DISCLOSURE, ref)
+    with rt.db.transaction() as tx:
+        done = fulfil.complete(tx, rt, actor=OFFICER, ref=row.ref)
+    letter = Mailbox.text(mailbox.last_to(address))
+    assert row.ref in letter
+    assert f"{rt.settings.public_url}/downloads/{done.download_token}" in letter
+    assert done.request.outcome["told_by"] == "mail"
+    # An erasure: the address is read before it goes, and the decision still reaches it.
+    gone = _ready(rt, RequestKind.ERASURE, ref)
+    with rt.db.transaction() as tx:
+        fulfil.complete(tx, rt, actor=OFFICER, ref=gone.ref)
+    assert gone.ref in Mailbox.text(mailbox.last_to(address))
+
+
+def test_a_refusal_is_told_with_its_reason(rt: Runtime, mailbox: Mailbox) -> None:
+    from mamori.dsr.states import Reason
+
+    ref, values = register_customer(rt)
+    with rt.db.transaction() as tx:
+        row = create(
+            tx, rt, actor=OFFICER, new=NewRequest(RequestKind.ERASURE, Via.API, ref, language="en")
+        )
+        refused = fulfil.reject(tx, rt, actor=OFFICER, ref=row.ref, reason=Reason.NOT_ENTITLED)
+    assert refused.state is State.REJECTED
+    letter = Mailbox.text(mailbox.last_to(values["user.contact.email"]))
+    assert "could not grant" in letter
+    assert "not one the law entitles" in letter
+    for value in values.values():
+        assert value not in letter
+
+
+def test_without_a_mail_server_a_letter_is_owed(rt: Runtime) -> None:
+    ref, _ = register_customer(rt)
+    row = _ready(rt, RequestKind.CESSATION_OF_USE, ref)
+    with rt.db.transaction() as tx:
+        done = fulfil.complete(tx, rt, actor=OFFICER, ref=row.ref)
+    assert done.request.outcome["told_by"] == "letter"
+
+
+def test_mail_down_at_completion_leaves_the_request_to_complete_again(
+    rt: Runtime, mailbox: Mailbox
+) -> None:
+    from dataclasses import replace
+
+    from mamori.errors import Unavailable
+    from tests.dsr.smtp import free_port
+
+    ref, _ = register_customer(rt)
+    row = _ready(rt, RequestKind.ERASURE, ref)
+    working = rt.settings
+    rt.settings = replace(working, smtp_url=f"smtp://127.0.0.1:{free_port()}")
+    with pytest.raises(Unavailable), rt.db.transaction() as tx:
+        fulfil.complete(tx, rt, actor=OFFICER, ref=row.ref)
+    with rt.db.transaction() as tx:
+        assert requests.load(tx, row.ref).state is State.IN_PROGRESS
+        service.read(tx, rt, actor=OFFICER, ref=ref, purpose="purchase_fulfillment")  # not erased
+    rt.settings = working
+    with rt.db.transaction() as tx:
+        assert fulfil.complete(tx, rt, actor=OFFICER, ref=row.ref).request.state is State.COMPLETED

@@ -334,7 +334,7 @@ def reject(
     """Refuse the request with a reason code."""
     with runtime() as rt, rt.db.transaction() as tx:
         who = require_actor(tx, rt, actor, purpose=DESK, action="reject")
-        _show(workflow.reject(tx, rt, actor=who, ref=ref, reason=reason), rt, as_json)
+        _show(fulfil.reject(tx, rt, actor=who, ref=ref, reason=reason), rt, as_json)
 
 
 @app.command("withdraw")

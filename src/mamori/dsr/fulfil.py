@@ -18,10 +18,9 @@ import msgpack
 
 from mamori.db.base import to_utc_text
 from mamori.db.engine import Tx
-from mamori.dsr import disclosure, downloads, erasure, outbox
+from mamori.dsr import disclosure, downloads, erasure, letters, outbox, workflow
 from mamori.dsr import store as requests
-from mamori.dsr.states import INQUIRY_KINDS, purpose_of
-from mamori.dsr.verification import email_on_file
+from mamori.dsr.states import INQUIRY_KINDS, Reason, purpose_of
 from mamori.dsr.workflow import await_fee, finish, load_for, requester
 from mamori.errors import ValidationFailed
 from mamori.guard.rules import Actor
@@ -61,31 +60,60 @@ def complete(
     if row.fee_yen and row.fee_paid_at is None:
         await_fee(tx, rt, row, actor)
         return Completion(row)
+    if row.kind in INQUIRY_KINDS:  # the answer itself was the telling
+        finish(tx, rt, row, actor, {"answered_via": answered_via or "email"})
+        return Completion(row)
+    # Read before acting: an erasure removes the address the decision goes to.
+    to = letters.address_of(tx, rt, actor, row)
     if row.kind in (RequestKind.DISCLOSURE, RequestKind.NOTIFICATION):
-        return _report(tx, rt, row, actor, delivery, format)
-    outcome = _change(tx, rt, row, actor, answered_via)
+        return _report(tx, rt, row, actor, delivery, format, to)
+    outcome = _change(tx, rt, row, actor)
+    outcome["told_by"] = "mail" if to else "letter"
     finish(tx, rt, row, actor, outcome)
+    letters.tell(rt, row, to=to)
     return Completion(row)
 
 
+def reject(tx: Tx, rt: Runtime, *, actor: Actor, ref: str, reason: Reason) -> requests.RequestRow:
+    """Refuse a request with a reason from the fixed list, and tell the requester why."""
+    row = workflow.reject(tx, rt, actor=actor, ref=ref, reason=reason)
+    to = letters.address_of(tx, rt, actor, row)
+    row.set(outcome={"told_by": "mail" if to else "letter"})
+    requests.save(tx, row, rt.now())
+    letters.tell(rt, row, to=to)
+    return row
+
+
 def _report(
-    tx: Tx, rt: Runtime, row: requests.RequestRow, actor: Actor, delivery: str, format: str
+    tx: Tx,
+    rt: Runtime,
+    row: requests.RequestRow,
+    actor: Actor,
+    delivery: str,
+    format: str,
+    to: str | None,
 ) -> Completion:
     assert row.subject_ref is not None
     outcome: dict[str, Any] = {"delivery": delivery, "format": format}
-    token = None
     if delivery == "mail":
-        address = email_on_file(tx, rt, actor, row)
+        if to is None:
+            raise ValidationFailed(
+                f"the report for request {row.ref} cannot go by mail: no mail server is "
+                "configured or no e-mail address is held; deliver it by link",
+                code="mail_delivery_impossible",
+            )
         report = build(tx, rt, actor, row)
-        disclosure.mail_report(rt, to=address, report=report, language=row.language)
-    else:
-        # The report is built when the link is used, so no copy of it is stored.
-        token = downloads.issue(
-            tx, rt, request_id=row.id, format=format, language=row.language, now=rt.now()
-        )
-        days = rt.policy.source.requests.download_valid_days
-        outcome["link_valid_days"] = days
+        finish(tx, rt, row, actor, {**outcome, "told_by": "mail"})
+        disclosure.mail_report(rt, to=to, report=report, language=row.language)
+        return Completion(row)
+    # The report is built when the link is used, so no copy of it is stored.
+    token = downloads.issue(
+        tx, rt, request_id=row.id, format=format, language=row.language, now=rt.now()
+    )
+    outcome["link_valid_days"] = rt.policy.source.requests.download_valid_days
+    outcome["told_by"] = "mail" if to else "letter"
     finish(tx, rt, row, actor, outcome)
+    letters.tell(rt, row, to=to, link=f"{rt.settings.public_url}/downloads/{token}")
     return Completion(row, token)
 
 
@@ -97,11 +125,7 @@ def build(tx: Tx, rt: Runtime, actor: Actor, row: requests.RequestRow) -> dict[s
     return disclosure.build_report(tx, rt, actor=actor, ref=row.subject_ref)
 
 
-def _change(
-    tx: Tx, rt: Runtime, row: requests.RequestRow, actor: Actor, answered_via: str | None
-) -> dict[str, Any]:
-    if row.kind in INQUIRY_KINDS:
-        return {"answered_via": answered_via or "email"}
+def _change(tx: Tx, rt: Runtime, row: requests.RequestRow, actor: Actor) -> dict[str, Any]:
     ref = row.subject_ref
     assert ref is not None
     if row.kind is RequestKind.CORRECTION:

@@ -255,7 +255,7 @@ def reject(
     """Refuse the request with a reason code from the fixed list."""
     with work.begin() as tx:
         actor = work.actor(tx, creds)
-        row = workflow.reject(tx, work.rt, actor=actor, ref=request, reason=body.reason)
+        row = fulfil.reject(tx, work.rt, actor=actor, ref=request, reason=body.reason)
         return _read(work.rt, row)
 
 
