@@ -307,3 +307,15 @@ def test_queue_puts_overdue_first_and_counts(rt: Runtime, clock: Clock) -> None:
     assert listed[1]["overdue"] is False
     assert numbers["open"] == 2
     assert numbers["overdue"] == 1
+
+
+def test_two_corrections_are_two_requests(rt: Runtime) -> None:
+    ref, _ = register_customer(rt)
+    first = _new(
+        rt, RequestKind.CORRECTION, subject=ref, values={"user.contact.email": "a1@example.jp"}
+    )
+    second = _new(
+        rt, RequestKind.CORRECTION, subject=ref, values={"user.contact.email": "a2@example.jp"}
+    )
+    assert first.state is State.RECEIVED
+    assert second.state is State.RECEIVED

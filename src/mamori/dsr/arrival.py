@@ -75,9 +75,11 @@ def create(tx: Tx, rt: Runtime, *, actor: Actor, new: NewRequest) -> requests.Re
         "created_by": actor.name,
         "updated_at": now,
     }
+    # Two corrections carry values that cannot be compared (they are sealed), and two
+    # inquiries are two questions: only requests for the very same thing are linked.
     original = (
         requests.open_duplicate(tx, subject_id, new.kind, purposes, categories)
-        if subject_id is not None and new.kind not in INQUIRY_KINDS
+        if subject_id is not None and new.kind not in UNLINKED
         else None
     )
     if original is not None:
@@ -104,6 +106,9 @@ def create(tx: Tx, rt: Runtime, *, actor: Actor, new: NewRequest) -> requests.Re
         )
         return row
     return _first_step(tx, rt, row, actor, new)
+
+
+UNLINKED = INQUIRY_KINDS | {RequestKind.CORRECTION}
 
 
 def _first_step(
