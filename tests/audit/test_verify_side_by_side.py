@@ -22,7 +22,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mamori.audit import verify as verifying
+from mamori.audit import scanning as verifying
 from mamori.audit.chain import GENESIS, entry_bytes, link
 from mamori.audit.service import Checkpoint
 from mamori.audit.verify import Report, verify

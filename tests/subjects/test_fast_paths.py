@@ -1,7 +1,7 @@
 """The validators' fast paths give exactly what the packages give.
 
-``validation._plain_email`` answers for plain ASCII addresses instead of
-email-validator, and ``validation._valid_in_japan`` asks Japan's metadata
+``fast_paths.plain_email`` answers for plain ASCII addresses instead of
+email-validator, and ``fast_paths.valid_in_japan`` asks Japan's metadata
 what ``phonenumbers.is_valid_number`` asks it. Each is held to the package's
 own answer over generated input of every shape: arbitrary text, addresses
 built to sit on every boundary the package checks, and addresses shaped like
@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 
 from mamori.errors import ValidationFailed
 from mamori.policy.schemas import Validator
-from mamori.subjects import validation
+from mamori.subjects import fast_paths
 from mamori.subjects.validation import normalize, normalize_changes, normalize_many
 from mamori.synthetic import Population
 from tests.subjects.test_validation import BAD, GOOD
@@ -49,7 +49,7 @@ def _ours(raw: str) -> str | None:
 
 
 def _assert_same_email(raw: str) -> None:
-    fast = validation._plain_email(raw.strip())
+    fast = fast_paths.plain_email(raw.strip())
     assert fast is None or fast == _library(raw.strip())
     assert _ours(raw) == _library(raw.strip())
 
@@ -155,10 +155,10 @@ def test_arbitrary_text_is_refused_or_normalized_as_email_validator_does(raw: st
 def test_the_fast_path_takes_the_addresses_people_type() -> None:
     for person in Population(seed=11, pool=50).people(200):
         address = person.values["user.contact.email"]
-        assert validation._plain_email(address) == _library(address)
-        assert validation._plain_email(address) is not None
+        assert fast_paths.plain_email(address) == _library(address)
+        assert fast_paths.plain_email(address) is not None
     for address in ("Taro.Yamada@Example.COM", "hanako+news@mail.example.jp", "o'reilly@ex.jp"):
-        assert validation._plain_email(address) == _library(address) is not None
+        assert fast_paths.plain_email(address) == _library(address) is not None
 
 
 def test_the_fast_path_reads_the_packages_reserved_names_as_they_stand(
@@ -169,7 +169,7 @@ def test_the_fast_path_reads_the_packages_reserved_names_as_they_stand(
         "SPECIAL_USE_DOMAIN_NAMES",
         [*email_validator.SPECIAL_USE_DOMAIN_NAMES, "jp"],
     )
-    assert validation._plain_email("taro@example.jp") is None
+    assert fast_paths.plain_email("taro@example.jp") is None
     assert _library("taro@example.jp") is None
 
 
@@ -189,7 +189,7 @@ def _package_says(national: str) -> bool:
     )
 )
 def test_valid_in_japan_is_what_phonenumbers_says(national: str) -> None:
-    assert validation._valid_in_japan(national) == _package_says(national)
+    assert fast_paths.valid_in_japan(national) == _package_says(national)
 
 
 @pytest.mark.parametrize("length", [9, 10])
@@ -197,7 +197,7 @@ def test_valid_in_japan_agrees_for_every_four_digit_prefix(length: int) -> None:
     for prefix in range(1000, 10000):
         for tail in ("0" * length, "9" * length, "5123456789"):
             national = (str(prefix) + tail)[:length]
-            assert validation._valid_in_japan(national) == _package_says(national), national
+            assert fast_paths.valid_in_japan(national) == _package_says(national), national
 
 
 # Values in bulk: normalize_many and normalize_changes against normalize.

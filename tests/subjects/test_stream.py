@@ -25,7 +25,7 @@ from mamori.policy.compiled import CompiledPolicy
 from mamori.policy.loader import load_policy
 from mamori.policy.schemas import Channel
 from mamori.runtime import Runtime
-from mamori.subjects import bulk, intake, service, store
+from mamori.subjects import bulk, intake, pipeline, service, store
 from mamori.subjects.intake import InvalidRecords, Registration, register_stream
 from mamori.synthetic import Population
 from tests.conftest import actor
@@ -104,24 +104,24 @@ def eager_workers(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 
     Returns a list that grows by one for every batch a worker validated.
     """
-    monkeypatch.setattr(intake, "POOL_THRESHOLD", 1)
-    monkeypatch.setattr(intake, "POOLED_BATCH", 1)
+    monkeypatch.setattr(pipeline, "POOL_THRESHOLD", 1)
+    monkeypatch.setattr(pipeline, "POOLED_BATCH", 1)
     taken: list[int] = []
-    take, results = intake._Worker.take, intake._Worker.results
+    take, results = pipeline._Worker.take, pipeline._Worker.results
 
-    def waiting_take(self: intake._Worker, *args: Any) -> bool:
+    def waiting_take(self: pipeline._Worker, *args: Any) -> bool:
         if not self.up and not self.conn.closed:
             assert self.conn.poll(60), "the validation worker did not start"
         return take(self, *args)
 
-    def counted_results(self: intake._Worker, chunk: list[Registration]) -> Any:
+    def counted_results(self: pipeline._Worker, chunk: list[Registration]) -> Any:
         answer = results(self, chunk)
         if answer is not None:
             taken.append(len(chunk))
         return answer
 
-    monkeypatch.setattr(intake._Worker, "take", waiting_take)
-    monkeypatch.setattr(intake._Worker, "results", counted_results)
+    monkeypatch.setattr(pipeline._Worker, "take", waiting_take)
+    monkeypatch.setattr(pipeline._Worker, "results", counted_results)
     return taken
 
 
@@ -248,25 +248,25 @@ def test_a_small_stream_or_small_batches_start_no_worker(
     def no_worker() -> None:
         raise AssertionError("a small stream started a worker")
 
-    monkeypatch.setattr(intake, "_Worker", no_worker)
+    monkeypatch.setattr(pipeline, "_Worker", no_worker)
     assert _stream(rt, _people(rt, 100), workers=2) == 100
     assert _stream(rt, [], workers=2) == 0
-    monkeypatch.setattr(intake, "POOL_THRESHOLD", 1)
-    assert _stream(rt, _people(rt, 100), workers=2, batch=intake.POOLED_BATCH - 1) == 100
+    monkeypatch.setattr(pipeline, "POOL_THRESHOLD", 1)
+    assert _stream(rt, _people(rt, 100), workers=2, batch=pipeline.POOLED_BATCH - 1) == 100
 
 
 def test_the_parent_takes_over_from_a_worker_that_dies(
     rt: Runtime, monkeypatch: pytest.MonkeyPatch, eager_workers: list[int]
 ) -> None:
-    results = intake._Worker.results
+    results = pipeline._Worker.results
 
-    def dying(self: intake._Worker, chunk: list[Registration]) -> Any:
+    def dying(self: pipeline._Worker, chunk: list[Registration]) -> Any:
         assert self.process is not None
         self.process.kill()
         self.process.wait()
         return results(self, chunk)
 
-    monkeypatch.setattr(intake._Worker, "results", dying)
+    monkeypatch.setattr(pipeline._Worker, "results", dying)
     written = _written(monkeypatch)
     records = _people(rt, 200, seed=10)
     assert _stream(rt, records, workers=2) == 200

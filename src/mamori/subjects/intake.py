@@ -17,14 +17,9 @@ grant the guard minted, which never leaves the process.
 
 from __future__ import annotations
 
-import itertools
-import multiprocessing
+import functools
 import operator
-import os
-import subprocess
-import sys
-from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -39,21 +34,12 @@ from mamori.policy import service as notices
 from mamori.policy.schemas import Action, Channel, Validator
 from mamori.runtime import Runtime
 from mamori.subjects import store
-from mamori.subjects.validation import (
-    Problem,
-    lookup_key_of_normalized,
-    normalize_many,
-    serve,
-)
+from mamori.subjects.pipeline import stream_validation
+from mamori.subjects.validation import Problem, lookup_key_of_normalized, normalize_many
 
 FIRST_KEY_VERSION = 1
 _Row = TypeVar("_Row", bound=tuple[Any, ...])
 MAX_REPORTED = 50
-# Below this many records a stream is validated here: starting worker processes
-# (a fresh interpreter each) costs more than validating them. Smaller batches
-# would cost more in messages to the workers than the work they take away.
-POOL_THRESHOLD = 20_000
-POOLED_BATCH = 100
 
 
 @dataclass(frozen=True)
@@ -234,188 +220,33 @@ def register_stream(
     audit entry per batch. With ``workers``, processes validate the batches
     ahead while this one seals and writes (one keeps well ahead: validation
     costs a seventh of the writing); a stream of fewer than
-    ``POOL_THRESHOLD`` records, or in batches under ``POOLED_BATCH``, is
-    validated here. Once a record fails, nothing more is written, but every
-    record is still checked, so that ``InvalidRecords`` counts them all;
-    ``tx`` must then roll back. ``advance`` is told the size of each batch
-    once it is done.
+    ``pipeline.POOL_THRESHOLD`` records, or in batches under
+    ``pipeline.POOLED_BATCH``, is validated here. Once a record fails,
+    nothing more is written, but every record is still checked, so that
+    ``InvalidRecords`` counts them all; ``tx`` must then roll back.
+    ``advance`` is told the size of each batch once it is done.
     """
     if batch < 1:
         raise ValueError("a batch holds at least one record")
     spec = rt.policy.channel(channel)
     checks = _Checks(rt, spec)
-    chunks = _chunks(records, batch)
-    ahead = list(itertools.islice(chunks, max(1, -(-POOL_THRESHOLD // batch))))
-    pooled = workers > 0 and batch >= POOLED_BATCH and sum(map(len, ahead)) >= POOL_THRESHOLD
-    with _Validation(checks.validators, workers if pooled else 0) as validation:
+    write = functools.partial(write_batch, tx, rt, actor=actor, channel=spec, purpose=purpose)
+    validation, chunks = stream_validation(checks.validators, records, batch, workers)
+    with validation:
         registered = seen = invalid = 0
         first: list[BatchProblem] = []
-        for chunk, prepared in validation.run(checks, itertools.chain(ahead, chunks)):
+        for chunk, prepared in validation.run(checks, chunks):
             seen += len(chunk)
             if prepared.problems:
                 invalid += len(prepared.problems)
                 first.extend(prepared.problems[: MAX_REPORTED - len(first)])
             elif not invalid:
-                write_batch(
-                    tx,
-                    rt,
-                    actor=actor,
-                    channel=spec,
-                    purpose=purpose,
-                    prepared=prepared,
-                    records=chunk,
-                )
+                write(prepared=prepared, records=chunk)
                 registered += len(chunk)
             advance(len(chunk))
     if invalid:
         raise InvalidRecords(invalid=invalid, seen=seen, first=first)
     return registered
-
-
-def _chunks(records: Iterable[Registration], size: int) -> Iterator[list[Registration]]:
-    iterator = iter(records)
-    while chunk := list(itertools.islice(iterator, size)):
-        yield chunk
-
-
-class _Validation:
-    """Validation of a stream's batches, here or ahead in worker processes.
-
-    Each worker is a fresh interpreter that imports only ``validation`` (see
-    ``validation.serve``): nothing of this process, its threads, connections
-    or keys, is copied into it, and no caller's code runs there. Batches go
-    to the workers in turn, one each at a time, ahead of the one being
-    written; a worker sends back only what normalization changed, which
-    costs this process less than normalizing. Until a worker is up, or if
-    it fails, its batches are validated here.
-    """
-
-    def __init__(self, validators: dict[str, Validator], workers: int) -> None:
-        self.validators = validators
-        self.workers: list[_Worker] = []
-        self.wanted = workers
-
-    def __enter__(self) -> _Validation:
-        if self.wanted and sys.executable:
-            self.workers = [_Worker() for _ in range(self.wanted)]
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        for worker in self.workers:
-            worker.close()
-
-    def run(
-        self, checks: _Checks, chunks: Iterator[list[Registration]]
-    ) -> Iterator[tuple[list[Registration], Prepared]]:
-        """Each chunk with what ``prepare`` makes of it, in order; its index runs on."""
-        turns = itertools.cycle(self.workers or [None])
-        queued: deque[tuple[list[Registration], _Worker | None]] = deque()
-        for chunk in itertools.islice(chunks, max(1, len(self.workers))):
-            queued.append((chunk, self._hand(next(turns), chunk)))
-        offset = 0
-        while queued:
-            chunk, worker = queued.popleft()
-            results = worker.results(chunk) if worker is not None else None
-            if results is None:
-                results = normalize_many(self.validators, [r.values for r in chunk])
-            following = next(chunks, None)
-            if following is not None:
-                queued.append((following, self._hand(next(turns), following)))
-            yield chunk, checks.collect(chunk, results, offset)
-            offset += len(chunk)
-
-    def _hand(self, worker: _Worker | None, chunk: list[Registration]) -> _Worker | None:
-        """The worker now validating ``chunk``, or None if it is to be validated here."""
-        if worker is not None and worker.take(self.validators, chunk):
-            return worker
-        return None
-
-
-_SERVE = f"from {serve.__module__} import serve; serve"
-
-
-def _worker_environment() -> dict[str, str]:
-    """This process's environment without Mamori's settings (a key may be among them),
-    and with its import path, so that the worker imports the same ``mamori``."""
-    kept = {k: v for k, v in os.environ.items() if not k.startswith("MAMORI_")}
-    return {**kept, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
-
-
-class _Worker:
-    """One validation process, given one chunk at a time over a pipe."""
-
-    def __init__(self) -> None:
-        ours, theirs = multiprocessing.Pipe()
-        self.conn = ours
-        self.up = False
-        self.process: subprocess.Popen[bytes] | None = None
-        command = [sys.executable, "-c", f"{_SERVE}({theirs.fileno()})"]
-        try:
-            # This interpreter and a fixed program: nothing in the command comes from input.
-            self.process = subprocess.Popen(  # noqa: S603
-                command,
-                pass_fds=[theirs.fileno()],
-                env=_worker_environment(),
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
-        except (OSError, ValueError):  # ValueError: no pass_fds on this platform
-            self.conn.close()
-        finally:
-            theirs.close()
-
-    def take(self, validators: dict[str, Validator], chunk: list[Registration]) -> bool:
-        """Send ``chunk`` if this worker is up and idle; False: validate it elsewhere."""
-        if self.process is None or self.conn.closed:
-            return False
-        try:
-            if not self.up:
-                if not self.conn.poll():
-                    return False
-                if self.conn.recv() != "ready":
-                    raise EOFError("the worker did not start as it should")
-                self.up = True
-            self.conn.send((validators, [r.values for r in chunk]))
-        except Exception:  # a broken pipe, or values that do not pickle: validate them here
-            self.conn.close()
-            return False
-        return True
-
-    def results(self, chunk: list[Registration]) -> list[dict[str, str] | list[Problem]] | None:
-        """What the worker made of ``chunk``; None if it failed (it is then not used again)."""
-        try:
-            changes = self.conn.recv()
-        except (OSError, EOFError):
-            self.conn.close()
-            return None
-        if changes is None:  # the worker raised; validating here raises the same
-            return None
-        return _applied(chunk, changes)
-
-    def close(self) -> None:
-        self.conn.close()
-        if self.process is not None:
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-
-
-def _applied(
-    chunk: list[Registration], changes: Iterable[tuple[tuple[str, str], ...] | list[Problem]]
-) -> list[dict[str, str] | list[Problem]]:
-    """Each record's values with its changes put in, or its problems."""
-    results: list[dict[str, str] | list[Problem]] = []
-    for record, changed in zip(chunk, changes, strict=True):
-        if isinstance(changed, tuple):
-            values = dict(record.values)
-            values.update(changed)
-            results.append(values)
-        else:
-            results.append(changed)
-    return results
 
 
 def write_batch(
@@ -431,18 +262,7 @@ def write_batch(
     """Authorize and write records that ``prepare`` found valid; one audit entry."""
     consented = sorted({p for r in records for p in r.consents})
     notice = notices.require_announced(tx, rt, [purpose, *consented])
-    facts = [
-        SubjectFacts(
-            ref,
-            {p: projection_entry(True, notice, r.explicit) for p in r.consents}
-            if r.consents
-            else {},
-            (),
-            False,
-            {},
-        )
-        for ref, r in zip(prepared.refs, records, strict=True)
-    ]
+    facts = _facts(prepared, records, notice)
     categories = sorted(set[str]().union(*prepared.values))
     decision = authorize(
         tx,
@@ -465,6 +285,24 @@ def write_batch(
     return prepared.refs
 
 
+def _facts(
+    prepared: Prepared, records: Sequence[Registration], notice: int | None
+) -> list[SubjectFacts]:
+    """What the guard is told of each new subject: the consents given on the form."""
+    return [
+        SubjectFacts(
+            ref,
+            {p: projection_entry(True, notice, r.explicit) for p in r.consents}
+            if r.consents
+            else {},
+            (),
+            False,
+            {},
+        )
+        for ref, r in zip(prepared.refs, records, strict=True)
+    ]
+
+
 def _write(
     tx: Tx,
     rt: Runtime,
@@ -477,6 +315,32 @@ def _write(
     grant: Grant,
 ) -> None:
     now = to_utc_text(rt.now())
+    rows = _subject_rows(rt, spec, prepared, facts, notice, grant, now)
+    ids = store.insert_rows(tx, _in_key_order(rows, 0))  # by reference
+    store.insert_blind(tx, _in_key_order(_blind_rows(rt, prepared, ids), 3))  # by digest
+    events = [
+        (ids[ref], p, "granted", r.explicit, spec.key, now, notice, actor.name, "{}")
+        for ref, r in zip(prepared.refs, records, strict=True)
+        for p in r.consents
+    ]
+    if events:
+        tx.executemany(
+            "INSERT INTO consent_events (subject_id, purpose, state, explicit, channel, at,"
+            " notice_version, actor, evidence) VALUES (?,?,?,?,?,?,?,?,?)",
+            events,
+        )
+
+
+def _subject_rows(
+    rt: Runtime,
+    spec: Channel,
+    prepared: Prepared,
+    facts: Sequence[SubjectFacts],
+    notice: int | None,
+    grant: Grant,
+    now: str,
+) -> list[tuple[Any, ...]]:
+    """Each new subject's row: its data key, wrapped, and its values sealed under it."""
     new_data_key, seal, pack, dumps = rt.vault.new_data_key, rt.vault.seal, store.pack, store.dumps
     channel, kind = spec.key, spec.subject_kind
     rows = []
@@ -500,19 +364,7 @@ def _write(
                 "[]",
             )
         )
-    ids = store.insert_rows(tx, _in_key_order(rows, 0))  # by reference
-    store.insert_blind(tx, _in_key_order(_blind_rows(rt, prepared, ids), 3))  # by digest
-    events = [
-        (ids[ref], p, "granted", r.explicit, spec.key, now, notice, actor.name, "{}")
-        for ref, r in zip(prepared.refs, records, strict=True)
-        for p in r.consents
-    ]
-    if events:
-        tx.executemany(
-            "INSERT INTO consent_events (subject_id, purpose, state, explicit, channel, at,"
-            " notice_version, actor, evidence) VALUES (?,?,?,?,?,?,?,?,?)",
-            events,
-        )
+    return rows
 
 
 def _in_key_order(rows: list[_Row], key: int) -> list[_Row]:
