@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import json
 import logging
-import shutil
-import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +30,7 @@ from mamori.policy.schemas import RequestKind
 from mamori.runtime import Runtime
 from mamori.subjects import changes, service, shredding
 from mamori.subjects.intake import Registration, register
+from tests.backups import backup_sqlite, restore_sqlite
 from tests.conftest import actor
 from tests.factories import CHANNEL, PURPOSE, register_customer
 
@@ -417,19 +416,9 @@ def test_a_restored_backup_does_not_bring_an_erased_subject_back(rt: Runtime) ->
         pytest.skip("a file backup is the SQLite case; PostgreSQL restores work the same way")
     ref, values = register_customer(rt)
     kept, kept_values = register_customer(rt)
-    database = rt.settings.home / "mamori.db"
-    backup = rt.settings.home.parent / "backup.db"
-    source, target = sqlite3.connect(database), sqlite3.connect(backup)
-    try:
-        source.backup(target)
-    finally:
-        source.close()
-        target.close()
+    backup = backup_sqlite(rt)
     _shred(rt, ref)
-    rt.close()
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{database}{suffix}").unlink(missing_ok=True)
-    shutil.copyfile(backup, database)
+    restore_sqlite(rt, backup)
     restored = boot.start(rt.settings, clock=rt.clock)
     try:
         with pytest.raises(Denied) as refused, restored.db.transaction() as tx:

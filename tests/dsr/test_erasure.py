@@ -11,8 +11,6 @@ are cut back again at start-up; a kept subject is shredded whole once the duty e
 from __future__ import annotations
 
 import json
-import shutil
-import sqlite3
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -28,6 +26,7 @@ from mamori.dsr import erasure
 from mamori.errors import Conflict, Denied, NotFound
 from mamori.runtime import Runtime
 from mamori.subjects import changes, service, shredding
+from tests.backups import backup_sqlite, restore, restore_sqlite, snapshot
 from tests.conftest import Clock, actor
 from tests.factories import register_customer
 from tests.test_no_plaintext import _assert_absent, file_bytes, forms, table_bytes
@@ -342,40 +341,14 @@ def test_only_a_role_with_the_erasure_purpose_may_erase(rt: Runtime) -> None:
 # -- restores and the end of the duty --------------------------------------------
 
 
-TABLES = (
-    "subjects",
-    "subject_value_history",
-    "blind_indexes",
-    "consent_events",
-    "audit_entries",
-    "installation",
-)
-
-
-def _snapshot(rt: Runtime) -> dict[str, list[tuple[object, ...]]]:
-    with rt.db.transaction() as tx:
-        return {t: [tuple(r) for r in tx.fetchall(f"SELECT * FROM {t}")] for t in TABLES}
-
-
-def _restore(rt: Runtime, backup: dict[str, list[tuple[object, ...]]]) -> None:
-    """Put every table back as it was: what restoring a database backup does."""
-    with rt.db.transaction() as tx:
-        for table in reversed(TABLES):
-            tx.execute(f"DELETE FROM {table}")
-        for table in TABLES:
-            if backup[table]:
-                marks = ",".join("?" * len(backup[table][0]))
-                tx.executemany(f"INSERT INTO {table} VALUES ({marks})", backup[table])
-
-
 def test_a_restored_backup_is_cut_back_at_start_up(rt: Runtime) -> None:
     whole, _ = _subscriber(rt)
     part, values = _customer(rt)
-    backup = _snapshot(rt)
+    backup = snapshot(rt)
     _erase(rt, whole)
     _erase(rt, part)
     erased_row = _row(rt, part)
-    _restore(rt, backup)
+    restore(rt, backup)
     assert _row(rt, whole)[0] is not None and KANA in msgpack.unpackb(_row(rt, part)[1])
     again = boot.start(rt.settings, clock=rt.clock)
     try:
@@ -397,20 +370,10 @@ def test_a_restored_database_file_is_cut_back_at_start_up(rt: Runtime) -> None:
         pytest.skip("a file backup is the SQLite case; the table restore above covers both")
     whole, _ = _subscriber(rt)
     part, _ = _customer(rt)
-    database = rt.settings.home / "mamori.db"
-    backup = rt.settings.home.parent / "backup.db"
-    source, target = sqlite3.connect(database), sqlite3.connect(backup)
-    try:
-        source.backup(target)
-    finally:
-        source.close()
-        target.close()
+    backup = backup_sqlite(rt)
     _erase(rt, whole)
     _erase(rt, part)
-    rt.close()
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{database}{suffix}").unlink(missing_ok=True)
-    shutil.copyfile(backup, database)
+    restore_sqlite(rt, backup)
     restored = boot.start(rt.settings, clock=rt.clock)
     try:
         assert _row(restored, whole)[:2] == (None, None)

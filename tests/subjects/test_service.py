@@ -12,6 +12,7 @@ from mamori.runtime import Runtime
 from mamori.subjects import changes, service, shredding
 from mamori.subjects.intake import Registration, register, register_many
 from mamori.synthetic import Population
+from tests.backups import restore, snapshot
 from tests.conftest import Clock, actor
 
 PURCHASE = "purchase_fulfillment"
@@ -296,10 +297,10 @@ def test_an_erasure_survives_a_restore_of_an_older_backup(rt: Runtime) -> None:
     from mamori import boot
 
     ref, _ = add_customer(rt)
-    backup = _snapshot(rt)
+    backup = snapshot(rt)
     with rt.db.transaction() as tx:
         shredding.shred(tx, rt, actor=actor("officer"), ref=ref)
-    _restore(rt, backup)
+    restore(rt, backup)
     with rt.db.transaction() as tx:  # the restored database holds the key again...
         assert tx.fetchone("SELECT wrapped_key FROM subjects WHERE ref = ?", (ref,))[0] is not None
     again = boot.start(rt.settings, clock=rt.clock)  # ...until Mamori starts on it
@@ -311,29 +312,3 @@ def test_an_erasure_survives_a_restore_of_an_older_backup(rt: Runtime) -> None:
             assert tx.fetchone("SELECT wrapped_key FROM subjects WHERE ref = ?", (ref,))[0] is None
     finally:
         again.close()
-
-
-TABLES = (
-    "subjects",
-    "subject_value_history",
-    "blind_indexes",
-    "consent_events",
-    "audit_entries",
-    "installation",
-)
-
-
-def _snapshot(rt: Runtime) -> dict[str, list[tuple[object, ...]]]:
-    with rt.db.transaction() as tx:
-        return {t: [tuple(r) for r in tx.fetchall(f"SELECT * FROM {t}")] for t in TABLES}
-
-
-def _restore(rt: Runtime, backup: dict[str, list[tuple[object, ...]]]) -> None:
-    """Put every table back as it was: what restoring a database backup does."""
-    with rt.db.transaction() as tx:
-        for table in reversed(TABLES):
-            tx.execute(f"DELETE FROM {table}")
-        for table in TABLES:
-            if backup[table]:
-                marks = ",".join("?" * len(backup[table][0]))
-                tx.executemany(f"INSERT INTO {table} VALUES ({marks})", backup[table])
