@@ -12,13 +12,12 @@ from __future__ import annotations
 from mamori.db.engine import Tx
 from mamori.dsr import mail
 from mamori.dsr import store as requests
-from mamori.dsr.states import REASON_TEXT, Reason, purpose_of
+from mamori.dsr.states import REASON_TEXT, Reason
+from mamori.dsr.verification import EMAIL, read_address
 from mamori.guard.rules import Actor
 from mamori.runtime import Runtime
 from mamori.subjects import store as subjects
-from mamori.subjects.service import read
 
-EMAIL = "user.contact.email"
 KIND = {
     "disclosure": ("保有個人データの開示", "disclosure of your personal data"),
     "notification": ("利用目的の通知", "notification of the purposes of use"),
@@ -44,10 +43,7 @@ def address_of(tx: Tx, rt: Runtime, actor: Actor, row: requests.RequestRow) -> s
     subject = subjects.load(tx, row.subject_ref)
     if subject.erased_at is not None or EMAIL not in subject.entries:
         return None
-    view = read(
-        tx, rt, actor=actor, ref=row.subject_ref, purpose=purpose_of(row.kind), categories=[EMAIL]
-    )
-    return view.values.get(EMAIL)
+    return read_address(tx, rt, actor, row.subject_ref, row)
 
 
 def tell(rt: Runtime, row: requests.RequestRow, *, to: str | None, link: str | None = None) -> str:

@@ -40,16 +40,22 @@ def email_on_file(tx: Tx, rt: Runtime, actor: Actor, row: requests.RequestRow) -
         raise ValidationFailed(
             f"request {row.ref} names no subject to send a code to", code="subject_missing"
         )
-    view = read(
-        tx, rt, actor=actor, ref=row.subject_ref, purpose=purpose_of(row.kind), categories=[EMAIL]
-    )
-    if EMAIL not in view.values:
+    address = read_address(tx, rt, actor, row.subject_ref, row)
+    if address is None:
         raise ValidationFailed(
             f"no e-mail address is held for subject {row.subject_ref}: verify identity by "
             "phone callback or a document instead",
             code="identity_no_email",
         )
-    return view.values[EMAIL]
+    return address
+
+
+def read_address(
+    tx: Tx, rt: Runtime, actor: Actor, subject: str, row: requests.RequestRow
+) -> str | None:
+    """The subject's e-mail address, read through the guard under the request's purpose."""
+    view = read(tx, rt, actor=actor, ref=subject, purpose=purpose_of(row.kind), categories=[EMAIL])
+    return view.values.get(EMAIL)
 
 
 def verify_code(tx: Tx, rt: Runtime, *, actor: Actor, ref: str, code: str) -> requests.RequestRow:

@@ -29,7 +29,6 @@ from mamori.policy.compiled import SYSTEM_REQUESTS_ROLE
 from mamori.policy.schemas import RequestKind
 from mamori.runtime import Runtime
 
-EMAIL = "user.contact.email"
 _CALENDARS: dict[int, tuple[object, BusinessCalendar]] = {}
 
 
