@@ -23,8 +23,8 @@ REQUEST_TABLES = {
 
 
 def test_the_schema_at_head_matches_the_models(rt: Runtime) -> None:
-    assert head_revision() == "0003"
-    assert current_revision(rt.db.engine) == "0003"
+    assert head_revision() == "0004"
+    assert current_revision(rt.db.engine) == "0004"
     with rt.db.engine.connect() as conn:
         assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
 

@@ -14,6 +14,7 @@ from datetime import datetime
 from mamori.config import Settings
 from mamori.db.base import utc_now
 from mamori.dsr.erasure import sweep_retained
+from mamori.recipients import declarations
 from mamori.runtime import Runtime, open_runtime
 from mamori.subjects.shredding import reapply_erasures
 
@@ -24,6 +25,8 @@ def start(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -> Run
         reapply_erasures(rt)
         # One select unless a legal retention duty of a partly erased subject has ended.
         sweep_retained(rt)
+        # The policy's third parties, versioned when their declaration changed.
+        declarations.sync(rt)
     except BaseException:
         rt.close()
         raise

@@ -104,11 +104,29 @@ def _mount_routes(app: FastAPI) -> None:
     from mamori.consents.routes import router as consents
     from mamori.dsr.routes import downloads
     from mamori.dsr.routes import router as requests
+    from mamori.ledger.notice_routes import router as notice
+    from mamori.ledger.routes import router as ledger
     from mamori.policy.routes import router as policy
+    from mamori.recipients.processor_routes import router as processors
+    from mamori.recipients.routes import router as recipients
     from mamori.staff.routes import router as staff
     from mamori.subjects.routes import router as subjects
 
-    for router in (health, auth, subjects, consents, requests, downloads, policy, audit, staff):
+    for router in (
+        health,
+        auth,
+        subjects,
+        consents,
+        requests,
+        downloads,
+        recipients,
+        processors,
+        ledger,
+        notice,
+        policy,
+        audit,
+        staff,
+    ):
         app.include_router(router)
     if os.environ.get("MAMORI_BENCH_BARE") == "1":
         from mamori.api.bench_bare import router as bare

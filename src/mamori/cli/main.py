@@ -19,7 +19,13 @@ from mamori.demo_access import make_demo_access
 from mamori.dsr.commands import app as requests_app
 from mamori.dsr.systems_commands import app as systems_app
 from mamori.install import initialise
+from mamori.ledger.commands import app as ledger_app
+from mamori.ledger.notice_commands import app as notice_app
 from mamori.policy.commands import app as policy_app
+from mamori.recipients.commands import app as recipients_app
+from mamori.recipients.commands import provide
+from mamori.recipients.processor_commands import app as processors_app
+from mamori.recipients.processor_commands import receipts_app
 from mamori.staff.commands import app as staff_app
 from mamori.subjects.commands import app as subjects_app
 
@@ -38,6 +44,12 @@ app.add_typer(db_app, name="db")
 app.add_typer(tokens_app, name="tokens")
 app.add_typer(requests_app, name="requests")
 app.add_typer(systems_app, name="systems")
+app.add_typer(recipients_app, name="recipients")
+app.command("provide")(provide)
+app.add_typer(receipts_app, name="receipts")
+app.add_typer(processors_app, name="processors")
+app.add_typer(ledger_app, name="ledger")
+app.add_typer(notice_app, name="notice")
 
 
 @app.command("init")

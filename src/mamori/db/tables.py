@@ -13,7 +13,17 @@ from mamori.dsr.models import (
     IdentityCode,
     OutboxMessage,
 )
+from mamori.ledger.models import LedgerReview
 from mamori.policy.models import NoticeVersion
+from mamori.recipients.models import (
+    Handover,
+    PartyVersion,
+    Provision,
+    ProvisionSubject,
+    Receipt,
+    ReceiptSubject,
+    Supervision,
+)
 from mamori.staff.models import StaffAccount
 from mamori.subjects.models import BlindIndex, Subject, ValueHistory
 
@@ -27,14 +37,22 @@ __all__ = [
     "DownstreamSystem",
     "DsrEvent",
     "DsrRequest",
+    "Handover",
     "IdentityCode",
     "InstallationFact",
+    "LedgerReview",
     "NoticeVersion",
     "OutboxMessage",
+    "PartyVersion",
+    "Provision",
+    "ProvisionSubject",
+    "Receipt",
+    "ReceiptSubject",
     "ServiceToken",
     "StaffAccount",
     "StaffCredential",
     "StaffSession",
     "Subject",
+    "Supervision",
     "ValueHistory",
 ]

@@ -18,8 +18,9 @@ from typing import Any, cast
 from mamori.db.base import to_utc_text
 from mamori.errors import Denied
 from mamori.guard.grant import Grant, mint
+from mamori.guard.parties import Party, ProvisionTo, check_party
 from mamori.policy.compiled import CompiledPolicy, PurposeRule
-from mamori.policy.schemas import Action, Channel
+from mamori.policy.schemas import Action, Channel, ProvisionBasis
 
 WILDCARD = "*"
 # A suspension entry "provision:<purpose>" stops provision to third parties for one
@@ -74,8 +75,14 @@ def check_request(
     action: Action,
     categories: frozenset[str],
     channel: Channel | None = None,
+    basis: ProvisionBasis | None = None,
 ) -> PurposeRule:
-    """The static rules: raise ``Denied`` naming the first that fails."""
+    """The static rules: raise ``Denied`` naming the first that fails.
+
+    A provision on consent (or with no basis named) needs a purpose that
+    announces provision; a joint use announces its own purposes and a legal
+    exception rests on the law, so ``parties`` checks those instead.
+    """
     if not actor.active:
         raise Denied(f"staff account '{actor.name}' is disabled", rule="actor_disabled")
     rule = policy.rules.get(purpose)
@@ -101,7 +108,8 @@ def check_request(
             f"channel '{channel.key}' does not announce purpose '{purpose}' at collection",
             rule="purpose_not_announced",
         )
-    if action is Action.PROVIDE and not rule.third_party_provision:
+    announced_elsewhere = basis in (ProvisionBasis.JOINT_USE, ProvisionBasis.EXCEPTION)
+    if action is Action.PROVIDE and not rule.third_party_provision and not announced_elsewhere:
         raise Denied(
             f"purpose '{purpose}' does not announce provision to third parties",
             rule="provision_not_declared",
@@ -116,13 +124,14 @@ def _checked_request(
     action: Action,
     categories: frozenset[str],
     channel: Channel | None,
+    basis: ProvisionBasis | None = None,
 ) -> PurposeRule:
     """``check_request``, remembered: the policy does not change while it is loaded."""
-    key = (actor, purpose, action, categories, channel.key if channel else None)
+    key = (actor, purpose, action, categories, channel.key if channel else None, basis)
     known = policy.static_decisions.get(key)
     if known is None:
         try:
-            known = check_request(policy, actor, purpose, action, categories, channel)
+            known = check_request(policy, actor, purpose, action, categories, channel, basis)
         except Denied as denied:
             known = denied
         if len(policy.static_decisions) < 10_000:
@@ -160,15 +169,30 @@ def decide(
     now: datetime,
     channel: Channel | None = None,
     consent_record: bool = False,
+    party: Party | None = None,
 ) -> Decision:
     """Decide an access for every subject at once; raises ``Denied`` on a static rule.
 
     ``consent_record`` is for recording or reading consent itself: only the
     static rules and erasure apply, since a consent cannot wait for itself.
+    ``party`` names the recipient of a provision or the processor of a
+    hand-over. A provision on consent needs each person's consent to the
+    purpose whatever the purpose's own legal basis; one under a legal
+    exception (Art. 27(1)) needs no consent and is not held back by a
+    person's stop, which binds only provisions the law leaves to them
+    (Art. 35(5)). Erasure and retention bind every provision.
     """
     wanted = frozenset(categories)
-    rule = _checked_request(policy, actor, purpose, action, wanted, channel)
-    special = wanted & policy.special_care
+    provision = party if isinstance(party, ProvisionTo) else None
+    basis = provision.basis if provision else None
+    rule = _checked_request(policy, actor, purpose, action, wanted, channel, basis)
+    if party is not None:
+        check_party(policy, party, action, purpose, wanted, now.astimezone(policy.zone).date())
+    if basis is ProvisionBasis.CONSENT and not rule.needs_consent:
+        rule = policy.consent_rule(rule)
+    elif basis is ProvisionBasis.EXCEPTION:
+        rule = policy.exempt_rule(rule)
+    special = wanted & policy.special_care if basis is not ProvisionBasis.EXCEPTION else frozenset()
     check_retention = action is not Action.WRITE and not rule.system
     cutoff = _cutoff(now, rule) if check_retention else None
     provide = action is Action.PROVIDE
@@ -211,6 +235,8 @@ def _refuse_subject(
     if facts.erased:
         return _refuse_erased(facts)
     suspended = facts.suspended
+    if rule.exempt:
+        suspended = ()
     if not rule.system and (WILDCARD in suspended or purpose in suspended):
         return Refusal(
             ref,

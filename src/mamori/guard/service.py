@@ -16,6 +16,7 @@ from typing import Any
 from mamori.audit.service import Entry
 from mamori.db.engine import Tx
 from mamori.errors import Denied, MamoriError
+from mamori.guard.parties import Party
 from mamori.guard.rules import Actor, Decision, SubjectFacts, decide
 from mamori.policy.schemas import Action, Channel
 from mamori.runtime import Runtime
@@ -34,10 +35,17 @@ def authorize(
     all_or_nothing: bool = True,
     channel: Channel | None = None,
     consent_record: bool = False,
+    party: Party | None = None,
 ) -> Decision:
-    """Decide and audit. With ``all_or_nothing`` any refused subject refuses the call."""
+    """Decide and audit. With ``all_or_nothing`` any refused subject refuses the call.
+
+    ``party`` (a provision's recipient or a hand-over's processor) is named in
+    the audit entry whatever the outcome.
+    """
     wanted = sorted(set(categories))
     refs = [s.ref for s in subjects]
+    if party is not None:
+        detail = {**(detail or {}), **party.detail()}
     try:
         decision = decide(
             policy=rt.policy,
@@ -49,6 +57,7 @@ def authorize(
             now=rt.now(),
             channel=channel,
             consent_record=consent_record,
+            party=party,
         )
     except Denied as static:
         entry = Entry(

@@ -6,17 +6,22 @@ decides an access; it only answers questions about what the policy says.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
+from functools import cached_property
+from zoneinfo import ZoneInfo
 
 from mamori.errors import NotFound
 from mamori.policy.schemas import (
     Action,
     Channel,
     DataCategory,
+    JointUse,
     LegalBasis,
     Policy,
+    Processor,
     Purpose,
+    Recipient,
     Role,
 )
 from mamori.policy.system import ALL_CATEGORIES, SYSTEM_PURPOSES
@@ -36,6 +41,9 @@ class PurposeRule:
     retention: timedelta
     third_party_provision: bool
     system: bool
+    # A provision under a legal exception (APPI Art. 27(1)): no consent needed,
+    # and a person's stop of use or provision does not hold it back.
+    exempt: bool = False
 
 
 @dataclass
@@ -51,6 +59,9 @@ class CompiledPolicy:
     permissions: dict[tuple[str, str], frozenset[Action]] = field(default_factory=dict)
     # channel -> the purposes it announces at collection
     channel_purposes: dict[str, frozenset[str]] = field(default_factory=dict)
+    recipients: dict[str, Recipient] = field(default_factory=dict)
+    joint_uses: dict[str, JointUse] = field(default_factory=dict)
+    processors: dict[str, Processor] = field(default_factory=dict)
     # The guard's static checks, remembered per (actor, purpose, action, categories, channel).
     static_decisions: dict[tuple[object, ...], object] = field(default_factory=dict)
 
@@ -66,6 +77,9 @@ class CompiledPolicy:
         compiled.channels = {c.key: c for c in policy.channels}
         compiled.channel_purposes = {c.key: frozenset(c.purposes) for c in policy.channels}
         compiled.roles = {r.key: r for r in policy.roles}
+        compiled.recipients = {r.key: r for r in policy.recipients}
+        compiled.joint_uses = {j.key: j for j in policy.joint_uses}
+        compiled.processors = {p.key: p for p in policy.processors}
         for role in policy.roles:
             for permission in role.permissions:
                 for purpose in permission.purposes:
@@ -77,6 +91,18 @@ class CompiledPolicy:
                 {Action.READ, Action.WRITE, Action.EXPORT}
             )
         return compiled
+
+    @cached_property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.source.company.timezone)
+
+    def consent_rule(self, rule: PurposeRule) -> PurposeRule:
+        """``rule`` as a provision on consent sees it: consent needed whatever the basis."""
+        return replace(rule, needs_consent=True)
+
+    def exempt_rule(self, rule: PurposeRule) -> PurposeRule:
+        """``rule`` as a provision under a legal exception sees it."""
+        return replace(rule, needs_consent=False, exempt=True)
 
     def purpose(self, key: str) -> Purpose:
         try:
@@ -115,6 +141,22 @@ class CompiledPolicy:
     def categories_of(self, purpose: str) -> frozenset[str]:
         rule = self.rules[purpose]
         return frozenset(self.categories) if rule.categories is None else rule.categories
+
+    def recipient(self, key: str) -> Recipient:
+        try:
+            return self.recipients[key]
+        except KeyError:
+            raise NotFound(
+                f"the policy declares no recipient '{key}'", code="unknown_recipient"
+            ) from None
+
+    def processor(self, key: str) -> Processor:
+        try:
+            return self.processors[key]
+        except KeyError:
+            raise NotFound(
+                f"the policy declares no processor '{key}'", code="unknown_processor"
+            ) from None
 
     def lookup_categories(self) -> list[DataCategory]:
         return [c for c in self.categories.values() if c.lookup]

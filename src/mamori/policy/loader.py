@@ -23,6 +23,7 @@ import yaml
 from pydantic import ValidationError
 
 from mamori.errors import PolicyError
+from mamori.policy.parties import party_findings
 from mamori.policy.problems import (
     SECTIONS,
     Problem,
@@ -252,6 +253,7 @@ def cross_reference_findings(policy: Policy) -> list[Finding]:
         _role_references,
         _provision_bases,
         _company_calendar,
+        party_findings,
     )
     findings = [finding for check in checks for finding in check(policy)]
     findings += category_problems(policy.data_categories)

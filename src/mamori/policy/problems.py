@@ -27,6 +27,9 @@ SECTIONS = {
     "channels": "channel",
     "subject_kinds": "subject kind",
     "roles": "role",
+    "recipients": "recipient",
+    "joint_uses": "joint use",
+    "processors": "processor",
 }
 _LANGUAGES = {"ja": "Japanese", "en": "English"}
 

@@ -151,6 +151,9 @@ class Company(Strict):
     timezone: str = "Asia/Tokyo"
     business_hours: BusinessHours = BusinessHours()
     holidays: list[date] = []
+    # An accredited personal information protection organization, where the
+    # company belongs to one: another place to complain (Art. 32(1)(iv)).
+    accredited_body: Text | None = None
 
 
 class DataCategory(Strict):
@@ -217,6 +220,132 @@ class Role(Strict):
     admin: bool = False
 
 
+class RecipientKind(StrEnum):
+    """Who a third party is to the company. All of them are third parties under APPI."""
+
+    SUBSIDIARY = "subsidiary"
+    ASSOCIATE = "associate"
+    SALES_PARTNER = "sales_partner"
+    COHOST = "cohost"
+    EXHIBITOR = "exhibitor"
+    OTHER = "other"
+
+
+Country = Annotated[str, Field(pattern=r"^[A-Z]{2}$")]  # ISO 3166-1 alpha-2
+HOME_COUNTRY = "JP"
+
+
+class ForeignSystem(Strict):
+    """What a person must be told before data goes abroad (APPI Art. 28(2), Rule 17)."""
+
+    # The country's system for protecting personal information, as researched.
+    system: Text
+    # The measures the recipient takes, measured against the APPI's principles.
+    measures: Text
+
+
+class Recipient(Strict):
+    """A third party that may receive personal data, or that provides it to us."""
+
+    key: Key
+    name: Text
+    kind: RecipientKind
+    address: Text
+    representative: Text
+    country: Country = HOME_COUNTRY
+    foreign: ForeignSystem | None = None
+    # The purposes for which it may receive data; empty for a party that only provides.
+    purposes: list[Key] = []
+    # The categories it may receive; every category of those purposes when unset.
+    categories: list[Key] | None = None
+    # Provision rests on a contract that is itself the record (Rule 19(3)): kept 1 year.
+    record_by_contract: bool = False
+    since: date | None = None
+    until: date | None = None
+
+
+class JointUse(Strict):
+    """An announced joint use (APPI Art. 27(5)(iii)): the five items, all required."""
+
+    key: Key
+    title: Text
+    # The joint users besides the company: recipient keys.
+    users: Annotated[list[Key], Field(min_length=1)]
+    categories: Annotated[list[Key], Field(min_length=1)]
+    purposes: Annotated[list[Key], Field(min_length=1)]
+    # The party responsible for the data: a recipient key, or the company when unset.
+    responsible: Key | None = None
+    since: date
+
+
+class SubProcessor(Strict):
+    name: Text
+    service: Text
+    country: Country = HOME_COUNTRY
+
+
+class Processor(Strict):
+    """An entrusted company (APPI Art. 25, 27(5)(i)): hand-over only under contract and NDA."""
+
+    key: Key
+    name: Text
+    service: Text
+    address: Text
+    country: Country = HOME_COUNTRY
+    foreign: ForeignSystem | None = None
+    purposes: Annotated[list[Key], Field(min_length=1)]
+    categories: Annotated[list[Key], Field(min_length=1)]
+    contract_from: date
+    contract_until: date | None = None
+    nda_signed: date
+    nda_until: date | None = None
+    subprocessors: list[SubProcessor] = []
+    # How often the company checks the processor's handling (an ISO period).
+    supervision_every: str = "P1Y"
+
+    @field_validator("supervision_every")
+    @classmethod
+    def _every_is_a_period(cls, value: str) -> str:
+        parse_duration(value)
+        return value
+
+
+class MeasureKind(StrEnum):
+    """The headings of the security measures a notice publishes (PPC guidelines 10)."""
+
+    POLICY = "policy"
+    ORGANIZATIONAL = "organizational"
+    HUMAN = "human"
+    PHYSICAL = "physical"
+    TECHNICAL = "technical"
+    EXTERNAL_ENVIRONMENT = "external_environment"
+
+
+class SecurityMeasure(Strict):
+    kind: MeasureKind
+    description: Text
+
+
+class ExceptionCode(StrEnum):
+    """The cases of APPI Art. 27(1) in which data may be provided without consent."""
+
+    LAWS = "art27_1_i"  # based on laws and regulations
+    LIFE_OR_PROPERTY = "art27_1_ii"  # protecting life, body or property; consent hard to get
+    PUBLIC_HEALTH = "art27_1_iii"  # public health or children's sound upbringing
+    STATE_AFFAIRS = "art27_1_iv"  # cooperating with state or local bodies' duties
+    ACADEMIC_TEACHING = "art27_1_v"  # an academic body teaching or publishing results
+    ACADEMIC_RESEARCH = "art27_1_vi"  # an academic body's joint research
+    ACADEMIC_RECIPIENT = "art27_1_vii"  # the recipient is an academic body doing research
+
+
+class ProvisionBasis(StrEnum):
+    """What a provision to a third party rests on."""
+
+    CONSENT = "consent"
+    JOINT_USE = "joint_use"
+    EXCEPTION = "exception"
+
+
 class Policy(Strict):
     """A whole policy file."""
 
@@ -228,3 +357,7 @@ class Policy(Strict):
     channels: list[Channel]
     roles: list[Role]
     requests: Requests = Requests()
+    recipients: list[Recipient] = []
+    joint_uses: list[JointUse] = []
+    processors: list[Processor] = []
+    security_measures: list[SecurityMeasure] = []

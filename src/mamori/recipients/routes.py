@@ -1,0 +1,7 @@
+"""HTTP routes of recipients and provisions (filled in by the provision work)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["recipients"])
