@@ -21,10 +21,11 @@ from mamori.crypto.vault import Vault, WrappedKey
 from mamori.demo import EXAMPLE_POLICY
 from mamori.errors import IntegrityError
 from mamori.guard.grant import Grant
+from mamori.guard.parties import ProvisionTo
 from mamori.guard.rules import Actor, SubjectFacts, decide
 from mamori.policy.compiled import CompiledPolicy
 from mamori.policy.loader import load_policy
-from mamori.policy.schemas import Action, Validator
+from mamori.policy.schemas import Action, ProvisionBasis, Validator
 from mamori.runtime import Runtime
 from mamori.subjects import service
 from mamori.subjects.validation import lookup_key
@@ -55,6 +56,9 @@ def grant(action: Action, subjects: Iterable[str], categories: Iterable[str] = V
         categories=categories,
         subjects=[SubjectFacts(ref, consented, (), False, {}) for ref in subjects],
         now=datetime(2026, 11, 30, tzinfo=UTC),
+        party=ProvisionTo("seminar_exhibitors", ProvisionBasis.CONSENT)
+        if action is Action.PROVIDE
+        else None,
     )
     assert decision.grant is not None
     return decision.grant

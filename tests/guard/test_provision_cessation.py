@@ -18,10 +18,12 @@ from hypothesis import strategies as st
 
 from mamori.demo import EXAMPLE_POLICY
 from mamori.errors import Denied, ValidationFailed
+from mamori.guard.parties import ProvisionTo
 from mamori.guard.rules import Actor, SubjectFacts, decide
+from mamori.guard.service import authorize
 from mamori.policy.compiled import CompiledPolicy
 from mamori.policy.loader import load_policy
-from mamori.policy.schemas import Action
+from mamori.policy.schemas import Action, ProvisionBasis
 from mamori.runtime import Runtime
 from mamori.subjects import changes, service
 from tests.conftest import actor
@@ -32,6 +34,14 @@ OFFICER = Actor("officer", ("privacy_officer",))
 # Purposes of the example policy that announce provision to third parties.
 PROVIDING = ("exhibitor_introduction", "partner_information")
 CATEGORIES = ("user.name", "user.contact.email")
+# The example policy's recipient for each of those purposes.
+RECIPIENT = {"exhibitor_introduction": "seminar_exhibitors", "partner_information": "partner_kanto"}
+
+
+def _to(purpose: str, action: Action) -> ProvisionTo | None:
+    if action is not Action.PROVIDE:
+        return None
+    return ProvisionTo(RECIPIENT[purpose], ProvisionBasis.CONSENT)
 
 
 @cache
@@ -57,6 +67,7 @@ def _rule(suspended: list[str], purpose: str, action: Action) -> str | None:
         categories=CATEGORIES,
         subjects=[_facts(suspended)],
         now=NOW,
+        party=_to(purpose, action),
     )
     return decision.refusals[0].rule if decision.refusals else None
 
@@ -92,6 +103,7 @@ def test_the_refusal_is_a_plain_sentence_naming_the_purpose() -> None:
         categories=CATEGORIES,
         subjects=[_facts(["provision:*"])],
         now=NOW,
+        party=_to("partner_information", Action.PROVIDE),
     )
     (refusal,) = decision.refusals
     assert "'partner_information'" in refusal.message and "stopped" in refusal.message
@@ -138,7 +150,32 @@ def _partner(rt: Runtime) -> str:
 
 
 def _provide(rt: Runtime, ref: str) -> None:
+    """A provision decided by the guard, naming its recipient."""
     with rt.db.transaction() as tx:
+        row = service.load_or_refuse(
+            tx,
+            rt,
+            actor=actor("officer"),
+            ref=ref,
+            purpose="partner_information",
+            action=Action.PROVIDE,
+        )
+        authorize(
+            tx,
+            rt,
+            actor=actor("officer"),
+            purpose="partner_information",
+            action=Action.PROVIDE,
+            categories=["user.name"],
+            subjects=[row.facts()],
+            party=_to("partner_information", Action.PROVIDE),
+        )
+
+
+def test_a_read_for_provision_without_a_recipient_is_refused_and_audited(rt: Runtime) -> None:
+    """Data leaves only through a provision that names its recipient (and so its record)."""
+    ref = _partner(rt)
+    with pytest.raises(Denied) as refused, rt.db.transaction() as tx:
         service.read(
             tx,
             rt,
@@ -148,6 +185,10 @@ def _provide(rt: Runtime, ref: str) -> None:
             categories=["user.name"],
             action=Action.PROVIDE,
         )
+    assert refused.value.rule == "recipient_missing"
+    with rt.db.transaction() as tx:
+        rule = tx.fetchone("SELECT rule FROM audit_entries ORDER BY seq DESC LIMIT 1")[0]
+    assert rule == "recipient_missing"
 
 
 def _stop(rt: Runtime, ref: str, purposes: list[str] | None, stop: bool) -> list[str]:

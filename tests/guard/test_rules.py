@@ -119,6 +119,9 @@ def expected_static(
         return "category_outside_purpose"
     if action is Action.PROVIDE and not p.purposes[purpose].third_party_provision:
         return "provision_not_declared"
+    if action is Action.PROVIDE:
+        # These calls name no recipient: data never leaves without one (and its record).
+        return "recipient_missing"
     return None
 
 

@@ -186,6 +186,12 @@ def decide(
     provision = party if isinstance(party, ProvisionTo) else None
     basis = provision.basis if provision else None
     rule = _checked_request(policy, actor, purpose, action, wanted, channel, basis)
+    if action is Action.PROVIDE and provision is None:
+        raise Denied(
+            "a provision to a third party names its recipient and basis, so that it leaves "
+            "its record; provide through the provision service",
+            rule="recipient_missing",
+        )
     if party is not None:
         check_party(policy, party, action, purpose, wanted, now.astimezone(policy.zone).date())
     if basis is ProvisionBasis.CONSENT and not rule.needs_consent:
