@@ -95,15 +95,14 @@ def sync_in(tx: Tx, rt: Runtime) -> int:
 
 def current_version(tx: Tx, rt: Runtime, kind: str, key: str) -> int:
     """The stored version of a declared party, storing the declaration first if needed."""
-    row = tx.fetchone(
-        "SELECT MAX(version) FROM party_versions WHERE kind = ? AND key = ? AND withdrawn_at IS NULL",
-        (kind, key),
+    sql = (
+        "SELECT MAX(version) FROM party_versions"
+        " WHERE kind = ? AND key = ? AND withdrawn_at IS NULL"
     )
+    row = tx.fetchone(sql, (kind, key))
     if row is None or row[0] is None:
-        sync_in(tx, rt)
-        row = tx.fetchone(
-            "SELECT MAX(version) FROM party_versions WHERE kind = ? AND key = ?", (kind, key)
-        )
+        sync_in(tx, rt)  # a policy loaded since the start may declare it
+        row = tx.fetchone(sql, (kind, key))
     if row is None or row[0] is None:
         raise NotFound(
             f"the policy declares no {kind.replace('_', ' ')} '{key}'", code=f"unknown_{kind}"
