@@ -55,3 +55,31 @@ def test_0003_goes_down_to_0002_and_up_again(rt: Runtime) -> None:
     assert all(rt.db.has_table(t) for t in REQUEST_TABLES)
     with rt.db.engine.connect() as conn:
         assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
+
+
+THIRD_PARTY_TABLES = {
+    "party_versions",
+    "provisions",
+    "provision_subjects",
+    "receipts",
+    "receipt_subjects",
+    "handovers",
+    "supervisions",
+    "ledger_reviews",
+}
+
+
+def test_0004_goes_down_to_0003_and_up_again(rt: Runtime) -> None:
+    config = alembic_config()
+    with rt.db.engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0003")
+    assert current_revision(rt.db.engine) == "0003"
+    assert not any(rt.db.has_table(t) for t in THIRD_PARTY_TABLES)
+    with rt.db.engine.connect() as conn:
+        indexes = {i["name"] for i in inspect(conn).get_indexes("subjects")}
+    assert "ix_subjects_erased_channel" not in indexes
+    upgrade(rt.db.engine)
+    assert all(rt.db.has_table(t) for t in THIRD_PARTY_TABLES)
+    with rt.db.engine.connect() as conn:
+        assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []

@@ -50,7 +50,7 @@ class World:
             self.made[template] = request_for(self.rt, template)
         if "{token}" in template and template not in self.made:
             self.made[template] = download_token(self.rt)
-        names = {"ref": self.ref, "handle": "support", "token_id": self.token}
+        names = {"ref": self.ref, "handle": "support", "token_id": self.token, "version": "1"}
         names["request"] = names["token"] = self.made.get(template, "")
         return template.format(**names)
 
@@ -189,6 +189,24 @@ ROUTES: dict[tuple[str, str], Route] = {
         wrong_role=("sales", "role_not_permitted"),
         personal=Personal("marketing", "email_delivery", PURCHASE, "role_not_permitted"),
     ),
+    ("GET", "/ledger"): Route(wrong_role=("sales", "not_ledger_reader"), allowed_role="auditor"),
+    ("POST", "/ledger/reviews"): Route(
+        body=lambda w: {"reviewed_on": "2026-11-27", "findings": "照合済み"},
+        wrong_role=("auditor", "not_privileged"),
+        allowed_role="privacy_officer",
+    ),
+    ("GET", "/ledger/reviews"): Route(
+        wrong_role=("support", "not_ledger_reader"), allowed_role="auditor"
+    ),
+    ("GET", "/records-of-processing"): Route(
+        wrong_role=("marketing", "not_ledger_reader"), allowed_role="auditor"
+    ),
+    ("GET", "/datamap"): Route(
+        wrong_role=("sales", "not_ledger_reader"), allowed_role="privacy_officer"
+    ),
+    ("GET", "/notice"): Route(open=True),
+    ("GET", "/notice/versions"): Route(open=True),
+    ("GET", "/notice/{version}"): Route(open=True),
     ("GET", "/requests/fees"): Route(open=True),
     ("GET", "/requests/hours"): Route(open=True),
     ("GET", "/downloads/{token}"): Route(open=True),

@@ -25,6 +25,7 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 log = logging.getLogger("mamori.api")
 
+OVERRIDABLE = frozenset({b"cache-control", b"content-security-policy"})
 SECURITY_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
     (b"x-frame-options", b"DENY"),
@@ -65,7 +66,12 @@ class EdgeMiddleware:
                 status["code"] = message["status"]
                 headers = list(message.get("headers", []))
                 headers.append((b"x-request-id", request_id.encode()))
-                headers.extend(SECURITY_HEADERS)
+                # A response may set its own cache rule or a stricter CSP (the public
+                # notice: a cacheable version, its inline style allowed by hash).
+                own = {name.lower() for name, _ in headers}
+                headers.extend(
+                    h for h in SECURITY_HEADERS if not (h[0] in OVERRIDABLE and h[0] in own)
+                )
                 if secure:
                     headers.append(HSTS)
                 message["headers"] = headers

@@ -1,7 +1,10 @@
 """Notice versions: publishing the purposes, and finding the one in force.
 
-Publishing freezes the company, purposes and channels of the policy file as
-they are now into a numbered notice version with an effective date. Values
+Publishing freezes everything the public notice shows (company, purposes and
+the categories they use, channels, request settings, recipients, joint uses,
+processors and security measures) as they are now into a numbered notice
+version with an effective date, so the page of a version never changes after
+the policy does. Values
 and consents record the version in force when they were given, and nothing
 is collected under a purpose the notice in force does not announce (APPI
 Art. 21).
@@ -19,7 +22,7 @@ from sqlalchemy import Row, Table, func, insert, select
 from mamori.audit.service import Entry
 from mamori.db.base import to_utc_text
 from mamori.db.engine import Tx
-from mamori.errors import Conflict, Denied, ValidationFailed
+from mamori.errors import Conflict, Denied, NotFound, ValidationFailed
 from mamori.guard.rules import Actor
 from mamori.guard.service import refuse
 from mamori.policy.loader import policy_digest
@@ -40,7 +43,7 @@ class Notice:
 
 
 def publish(tx: Tx, rt: Runtime, *, actor: Actor, effective_at: datetime | None = None) -> Notice:
-    """Freeze the policy's purposes as the next notice version."""
+    """Freeze what the public notice announces as the next notice version."""
     _require_privileged(tx, rt, actor)
     now = rt.now()
     effective = effective_at or now
@@ -50,11 +53,7 @@ def publish(tx: Tx, rt: Runtime, *, actor: Actor, effective_at: datetime | None 
         # A notice announces before collection (Art. 21); it cannot have been in force already.
         raise ValidationFailed("the effective date cannot be in the past", field="effective_at")
     source = rt.policy.source
-    snapshot = {
-        "company": source.company.model_dump(mode="json"),
-        "purposes": [p.model_dump(mode="json") for p in source.purposes],
-        "channels": [c.model_dump(mode="json") for c in source.channels],
-    }
+    snapshot = _snapshot(rt)
     last = tx.core.execute(select(func.max(_NOTICES.c.version))).scalar()
     version = (last or 0) + 1
     digest = policy_digest(rt.settings.policy_file)
@@ -76,6 +75,26 @@ def publish(tx: Tx, rt: Runtime, *, actor: Actor, effective_at: datetime | None 
     )
     purposes = frozenset(p.key for p in source.purposes)
     return Notice(version, effective, now, actor.name, digest, purposes)
+
+
+def _snapshot(rt: Runtime) -> dict[str, Any]:
+    """What the notice announces, as JSON: the page of this version is built from it alone."""
+    source = rt.policy.source
+    lists = (
+        "purposes",
+        "channels",
+        "data_categories",
+        "recipients",
+        "joint_uses",
+        "processors",
+        "security_measures",
+    )
+    snapshot: dict[str, Any] = {
+        name: [item.model_dump(mode="json") for item in getattr(source, name)] for name in lists
+    }
+    snapshot["company"] = source.company.model_dump(mode="json")
+    snapshot["requests"] = source.requests.model_dump(mode="json")
+    return snapshot
 
 
 def _require_privileged(tx: Tx, rt: Runtime, actor: Actor) -> None:
@@ -139,6 +158,29 @@ def require_announced(tx: Tx, rt: Runtime, purposes: list[str]) -> int | None:
             code="purpose_not_in_notice",
         )
     return notice.version
+
+
+def frozen(tx: Tx, rt: Runtime, version: int | None = None) -> tuple[Notice, dict[str, Any]]:
+    """A notice version and its snapshot: ``version``, or the one in force when None.
+
+    Versions published before the snapshot grew lack some sections; the
+    reader says so rather than filling them from today's policy.
+    """
+    if version is None:
+        query = select(_NOTICES).where(_NOTICES.c.effective_at <= rt.now())
+        query = query.order_by(_NOTICES.c.version.desc()).limit(1)
+    else:
+        query = select(_NOTICES).where(_NOTICES.c.version == version)
+    row = tx.core.execute(query).first()
+    if row is None:
+        detail = (
+            "no privacy notice is in force yet"
+            if version is None
+            else f"notice version {version} has not been published"
+        )
+        raise NotFound(detail, code="notice_not_found")
+    snapshot: dict[str, Any] = json.loads(row._mapping["snapshot"])
+    return _from_row(row), snapshot
 
 
 def list_versions(tx: Tx) -> list[Notice]:

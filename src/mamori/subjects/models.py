@@ -50,6 +50,13 @@ class Subject(Base):
             sqlite_where=text("retained_until IS NOT NULL AND erased_at IS NULL"),
             postgresql_where=text("retained_until IS NOT NULL AND erased_at IS NULL"),
         ),
+        # The management ledger counts people per channel less the erased ones.
+        Index(
+            "ix_subjects_erased_channel",
+            "channel",
+            sqlite_where=text("erased_at IS NOT NULL"),
+            postgresql_where=text("erased_at IS NOT NULL"),
+        ),
     )
 
 
