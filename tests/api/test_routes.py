@@ -23,9 +23,11 @@ from fastapi.testclient import TestClient
 from httpx2 import Response
 
 from mamori.api.app import create_app
+from mamori.recipients.receipts import receive
 from mamori.runtime import Runtime
 from tests.api.request_world import download_token, last_code, request_for
 from tests.api.support import audit_count, last_entry, problem, refused, token_id
+from tests.conftest import actor
 from tests.dsr.smtp import Mailbox, running_smtp
 from tests.factories import customer_values, register_customer
 
@@ -50,8 +52,11 @@ class World:
             self.made[template] = request_for(self.rt, template)
         if "{token}" in template and template not in self.made:
             self.made[template] = download_token(self.rt)
+        if "{receipt}" in template and template not in self.made:
+            self.made[template] = receipt_for(self.rt)
         names = {"ref": self.ref, "handle": "support", "token_id": self.token, "version": "1"}
-        names["request"] = names["token"] = self.made.get(template, "")
+        names["request"] = names["token"] = names["receipt"] = self.made.get(template, "")
+        names["processor"] = "cloud_hosting"
         return template.format(**names)
 
 
@@ -100,6 +105,27 @@ def _search(w: World) -> dict[str, Any]:
 
 PURCHASE = "purchase_fulfillment"
 DESK = {"wrong_role": ("sales", "role_not_permitted"), "allowed_role": "privacy_officer"}
+RECORDS = {"wrong_role": ("sales", "records_not_permitted"), "allowed_role": "auditor"}
+
+
+def _received(w: World) -> dict[str, Any]:
+    """One attendee as the event co-host sent them (POST /receipts)."""
+    values = customer_values(w.rt, purpose="event_registration")
+    keep = ("user.name", "user.contact.email")
+    return {
+        "provider": "event_cohost",
+        "channel": "cohost_attendee_list",
+        "obtained_how": "Attendee list of a co-hosted seminar, shared with consent",
+        "records": [{"values": {c: values[c] for c in keep}}],
+    }
+
+
+def receipt_for(rt: Runtime) -> str:
+    """A receipt record of one attendee received from the event co-host."""
+    body = _received(World(rt, "", {}, ""))
+    records = [r["values"] for r in body.pop("records")]
+    with rt.db.transaction() as tx:
+        return receive(tx, rt, actor=actor("officer"), records=records, **body).ref
 
 
 def _code(w: World) -> dict[str, Any]:
@@ -204,6 +230,31 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("GET", "/datamap"): Route(
         wrong_role=("sales", "not_ledger_reader"), allowed_role="privacy_officer"
     ),
+    ("POST", "/receipts"): Route(
+        body=_received,
+        wrong_role=("marketing", "role_not_permitted"),
+        allowed_role="privacy_officer",
+    ),
+    ("GET", "/receipts"): Route(**RECORDS),
+    ("GET", "/receipts/{receipt}"): Route(**RECORDS),
+    ("GET", "/processors"): Route(any_role=True),
+    ("GET", "/processors/{processor}"): Route(any_role=True),
+    ("POST", "/processors/{processor}/handovers"): Route(
+        body=lambda w: {"purpose": "invoicing_payment", "subjects": [w.ref], "format": "json"},
+        wrong_role=("sales", "action_not_permitted"),
+        allowed_role="accounting",
+    ),
+    ("GET", "/processors/{processor}/handovers"): Route(**RECORDS),
+    ("POST", "/processors/{processor}/supervisions"): Route(
+        body=lambda w: {
+            "done_on": "2026-11-01",
+            "kind": "questionnaire",
+            "outcome": "satisfactory",
+        },
+        wrong_role=("auditor", "not_privileged"),
+        allowed_role="privacy_officer",
+    ),
+    ("GET", "/processors/{processor}/supervisions"): Route(**RECORDS),
     ("GET", "/notice"): Route(open=True),
     ("GET", "/notice/versions"): Route(open=True),
     ("GET", "/notice/{version}"): Route(open=True),
