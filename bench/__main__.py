@@ -29,6 +29,7 @@ FIGURES = (
     "api_read",
     "disclosure",
     "erasure",
+    "provision",
 )
 SEED = 2009
 
@@ -40,7 +41,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--quick",
         action="store_true",
-        help="stream_import, disclosure and erasure use 100,000 subjects instead of 1,000,000",
+        help="stream_import, disclosure and erasure use 100,000 subjects instead of 1,000,000;"
+        " provision 20,000 instead of 100,000",
     )
     parser.add_argument(
         "--only", choices=FIGURES, action="append", help="run only this figure (repeatable)"

@@ -437,3 +437,22 @@ def test_a_restored_backup_does_not_bring_an_erased_subject_back(rt: Runtime) ->
         assert view.values["user.name"] == kept_values["user.name"]
     finally:
         restored.close()
+
+
+def test_a_provision_leaves_no_value_in_the_database(rt: Runtime) -> None:
+    """The record, its subject rows and the audit entry hold references, never values."""
+    from tests.recipients.conftest import exported, provide, subscriber
+
+    baseline = _baseline(rt)
+    written = Written()
+    for _ in range(3):
+        ref, values = subscriber(rt)
+        written.values[ref] = values
+    result = provide(rt, list(written.values))
+    assert set(exported(result)) == set(written.values)  # the values did leave, in the file
+    needles = written.needles(baseline)
+    assert needles
+    tables = table_bytes(rt)
+    assert tables["provisions"] and tables["provision_subjects"]
+    _assert_absent(needles, tables, "tables after a provision")
+    _assert_absent(needles, file_bytes(rt.settings.home), "files after a provision")

@@ -1,5 +1,6 @@
 """Starting Mamori in a process: open the runtime, make good any erasure a restore undid,
-and shred what a legal retention duty no longer justifies.
+shred what a legal retention duty no longer justifies, and delete third-party
+records kept long enough.
 
 Every edge (the CLI, the demo, the server) starts here rather than at
 ``open_runtime``, so no process ever serves a subject whose erasure is
@@ -14,7 +15,7 @@ from datetime import datetime
 from mamori.config import Settings
 from mamori.db.base import utc_now
 from mamori.dsr.erasure import sweep_retained
-from mamori.recipients import declarations
+from mamori.recipients import declarations, records
 from mamori.runtime import Runtime, open_runtime
 from mamori.subjects.shredding import reapply_erasures
 
@@ -27,6 +28,8 @@ def start(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -> Run
         sweep_retained(rt)
         # The policy's third parties, versioned when their declaration changed.
         declarations.sync(rt)
+        # Provision and receipt records whose keeping period has ended (Rule 21).
+        records.purge_expired(rt)
     except BaseException:
         rt.close()
         raise

@@ -4,7 +4,9 @@ The tour shows the promises at work: a permitted read, a refused one with
 its reason, a consent withdrawal changing the answer, a look-up by e-mail
 through the blind index, a correction kept as history, the database file
 holding none of the values written, a disclosure and an erasure worked at the
-privacy desk (``demo_requests``), and the audit trail and its verification.
+privacy desk (``demo_requests``), data provided to a partner and handed to
+processors with their records, the ledger and the public notice
+(``demo_parties``), and the audit trail and its verification.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from mamori.audit.service import tail
 from mamori.audit.verify import verify
 from mamori.config import Settings, load_settings
 from mamori.consents import service as consents
+from mamori.demo_parties import PartiesTour
 from mamori.demo_requests import RequestsTour
 from mamori.errors import ConfigError, Denied
 from mamori.guard.rules import Actor
@@ -164,13 +167,18 @@ class Tour:
         self.no_plaintext()
         member = self.refs["membership_registration"][0]
         RequestsTour(self.rt, console, self.customer, member).run(first_step=6)
-        self.audit(9)
+        PartiesTour(self.rt, console, self.refs["email_subscription"]).run(first_step=9)
+        self.audit(12)
         console.print(
             Panel.fit(
                 f"Try it yourself:\n  export MAMORI_HOME={self.settings.home}\n"
                 f"  mamori subjects show {self.customer} --actor sales.tanaka --purpose purchase_fulfillment\n"
                 f"  mamori subjects show {self.customer} --actor marketing.sato --purpose purchase_fulfillment\n"
                 "  mamori requests list --actor officer\n"
+                "  mamori recipients records --actor officer\n"
+                "  mamori processors list --actor officer\n"
+                "  mamori ledger export --format html --out ledger.html --actor officer\n"
+                "  mamori notice show --lang en\n"
                 "  mamori audit tail --outcome denied\n  mamori audit verify",
                 title="next",
             )

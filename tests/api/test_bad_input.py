@@ -72,6 +72,28 @@ def test_an_oversized_chunked_body_is_413(client: TestClient, sales: dict[str, s
     problem(answer, 413, "body_too_large")
 
 
+def test_a_provision_may_name_100000_subjects_but_no_more(
+    client: TestClient, token_for: Tokens
+) -> None:
+    """A bulk body (2 MB of references) passes the edge; the list's own limit then answers."""
+    officer = token_for("privacy_officer")
+    refs = [
+        "s" + f"{n:016d}".translate(str.maketrans("0123456789", "abcdefghij"))
+        for n in range(100_001)
+    ]
+    body = {"recipient": "partner_kanto", "purpose": "partner_information", "basis": "consent"}
+    answer = client.post(
+        "/provisions", headers=officer, json={**body, "subjects": refs, "format": "csv"}
+    )
+    assert answer.status_code == 422, answer.text  # over the list limit, not over the edge's
+    answer = client.post(
+        "/provisions", headers=officer, json={**body, "subjects": refs[:100_000], "format": "csv"}
+    )
+    problem(answer, 409, "nobody_to_provide")  # none of them exists: each listed, none provided
+    huge = {"content-type": "application/json", **officer}
+    problem(client.post("/provisions", headers=huge, content=b" " * 16_000_001), 413)
+
+
 @pytest.mark.parametrize(
     ("content", "fields"),
     [

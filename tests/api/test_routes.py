@@ -23,6 +23,9 @@ from fastapi.testclient import TestClient
 from httpx2 import Response
 
 from mamori.api.app import create_app
+from mamori.policy.schemas import ProvisionBasis
+from mamori.recipients.export import ExportFormat
+from mamori.recipients.provision import Selection, provide
 from mamori.recipients.receipts import receive
 from mamori.runtime import Runtime
 from tests.api.request_world import download_token, last_code, request_for
@@ -55,8 +58,12 @@ class World:
         if "{receipt}" in template and template not in self.made:
             self.made[template] = receipt_for(self.rt)
         names = {"ref": self.ref, "handle": "support", "token_id": self.token, "version": "1"}
+        if "{provision}" in template and template not in self.made:
+            self.made[template] = provision_for(self.rt, self.ref)
         names["request"] = names["token"] = names["receipt"] = self.made.get(template, "")
+        names["provision"] = self.made.get(template, "")
         names["processor"] = "cloud_hosting"
+        names["recipient"] = "partner_kanto"
         return template.format(**names)
 
 
@@ -126,6 +133,38 @@ def receipt_for(rt: Runtime) -> str:
     records = [r["values"] for r in body.pop("records")]
     with rt.db.transaction() as tx:
         return receive(tx, rt, actor=actor("officer"), records=records, **body).ref
+
+
+def _provision(w: World) -> dict[str, Any]:
+    """The world's subject gave no consent: provided under a legal exception (POST /provisions)."""
+    return {
+        "recipient": "partner_kanto",
+        "purpose": PURCHASE,
+        "basis": "exception",
+        "exception": "art27_1_i",
+        "reason": "Route table test",
+        "subjects": [w.ref],
+        "format": "json",
+    }
+
+
+def provision_for(rt: Runtime, ref: str) -> str:
+    """A provision record naming the world's subject."""
+    body = _provision(World(rt, ref, {}, ""))
+    with rt.db.transaction() as tx:
+        made = provide(
+            tx,
+            rt,
+            actor=actor("officer"),
+            recipient=body["recipient"],
+            purpose=body["purpose"],
+            basis=ProvisionBasis.EXCEPTION,
+            exception=body["exception"],
+            reason=body["reason"],
+            selection=Selection(refs=[ref]),
+            fmt=ExportFormat.JSON,
+        )
+    return str(made.record["ref"])
 
 
 def _code(w: World) -> dict[str, Any]:
@@ -237,6 +276,15 @@ ROUTES: dict[tuple[str, str], Route] = {
     ),
     ("GET", "/receipts"): Route(**RECORDS),
     ("GET", "/receipts/{receipt}"): Route(**RECORDS),
+    ("GET", "/recipients"): Route(any_role=True),
+    ("GET", "/recipients/{recipient}"): Route(any_role=True),
+    ("POST", "/provisions"): Route(
+        body=_provision,
+        wrong_role=("marketing", "role_not_permitted"),
+        allowed_role="privacy_officer",
+    ),
+    ("GET", "/provisions"): Route(**RECORDS),
+    ("GET", "/provisions/{provision}"): Route(**RECORDS),
     ("GET", "/processors"): Route(any_role=True),
     ("GET", "/processors/{processor}"): Route(any_role=True),
     ("POST", "/processors/{processor}/handovers"): Route(

@@ -627,6 +627,9 @@ def test_the_demo_shows_an_intact_chain_and_no_plaintext(tmp_path: Path) -> None
     assert result.output.count("not found") == 3
     assert "FOUND" not in result.output
     assert "refused" in result.output
+    # Data leaving the company: the stop is honoured, the lapsed contract refused.
+    assert "provision_stopped × 1" in result.output
+    assert "rule contract_lapsed" in result.output
     again = mamori(tmp_path, "demo", "--people", "200", "--home", str(tmp_path / "demo"))
     assert again.exit_code == 0  # a demo home is replaced
 

@@ -25,6 +25,7 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 log = logging.getLogger("mamori.api")
 
+BULK_PATHS = frozenset({"/provisions", "/receipts"})
 OVERRIDABLE = frozenset({b"cache-control", b"content-security-policy"})
 SECURITY_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
@@ -47,9 +48,20 @@ class TooLarge(Exception):
 class EdgeMiddleware:
     """Request id in and out, a body size limit, security headers, one log line."""
 
-    def __init__(self, app: ASGIApp, *, max_body: int = 1_000_000) -> None:
+    def __init__(
+        self, app: ASGIApp, *, max_body: int = 1_000_000, max_bulk_body: int = 16_000_000
+    ) -> None:
         self.app = app
         self.max_body = max_body
+        self.max_bulk_body = max_bulk_body
+
+    def _limit_for(self, scope: Scope) -> int:
+        """Bulk operations (a provision of 100,000 references, a received list) may send more."""
+        path = scope.get("path", "")
+        bulk = path in BULK_PATHS or (
+            path.startswith("/processors/") and path.endswith("/handovers")
+        )
+        return self.max_bulk_body if bulk else self.max_body
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -77,19 +89,21 @@ class EdgeMiddleware:
                 message["headers"] = headers
             await send(message)
 
+        limit = self._limit_for(scope)
         try:
             declared = _declared_length(scope)
-            if declared is not None and declared > self.max_body:
+            if declared is not None and declared > limit:
                 raise TooLarge
             if declared is None and scope.get("method") in ("POST", "PUT", "PATCH"):
-                receive = await self._buffered(receive)  # no length given: read it whole, bounded
-            await self.app(scope, self._limited(receive), send_with_headers)
+                # No length given: read it whole, bounded.
+                receive = await self._buffered(receive, limit)
+            await self.app(scope, self._limited(receive, limit), send_with_headers)
         except TooLarge:
-            await _too_large(send_with_headers, request_id, self.max_body)
+            await _too_large(send_with_headers, request_id, limit)
         finally:
             _log_line(scope, status["code"], started, request_id)
 
-    async def _buffered(self, receive: Receive) -> Receive:
+    async def _buffered(self, receive: Receive, limit: int) -> Receive:
         """Read a body sent without Content-Length up to the limit, then replay it."""
         chunks: list[bytes] = []
         size = 0
@@ -99,7 +113,7 @@ class EdgeMiddleware:
                 break
             chunk = message.get("body", b"")
             size += len(chunk)
-            if size > self.max_body:
+            if size > limit:
                 raise TooLarge
             chunks.append(chunk)
             if not message.get("more_body", False):
@@ -111,7 +125,7 @@ class EdgeMiddleware:
 
         return replayed
 
-    def _limited(self, receive: Receive) -> Receive:
+    def _limited(self, receive: Receive, limit: int) -> Receive:
         seen = 0
 
         async def counted() -> Message:
@@ -119,7 +133,7 @@ class EdgeMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.max_body:
+                if seen > limit:
                     raise TooLarge
             return message
 

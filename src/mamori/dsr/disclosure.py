@@ -29,6 +29,7 @@ from mamori.guard.grant import Grant
 from mamori.guard.rules import WILDCARD, Actor
 from mamori.guard.service import authorize
 from mamori.policy.schemas import Action, LegalBasis, Text
+from mamori.recipients import records
 from mamori.runtime import Runtime
 from mamori.subjects import store
 from mamori.subjects.service import load_or_refuse
@@ -96,7 +97,7 @@ def build_report(
         report["values"] = _values(rt, decision.grant, row, former)
     report["purposes"] = _purposes(rt, row)
     report["consents"] = _consents(tx, row.id)
-    report["provisions"] = _provision_records(tx, rt, row.id)
+    report.update(_provision_records(tx, rt, row.id))
     return report
 
 
@@ -326,11 +327,22 @@ def _consents(tx: Tx, subject_id: int) -> list[dict[str, Any]]:
     return [event.to_dict() for event in consents.events_for(tx, subject_id)]
 
 
-def _provision_records(tx: Tx, rt: Runtime, subject_id: int) -> list[dict[str, Any]]:
-    """Records of provision to third parties (Art. 33(5)): none are kept yet.
+def _provision_records(tx: Tx, rt: Runtime, subject_id: int) -> dict[str, list[dict[str, Any]]]:
+    """Records of provision to third parties (Art. 33(5)) and of receipts from them.
 
-    Mamori does not record provisions to third parties until that register
-    lands; until then every report says so with an empty list, never by
-    leaving the section out.
+    Each names the party as declared the day it was made, with the purpose's
+    and the items' titles from the policy in force.
     """
-    return []
+    found = records.for_subject(tx, subject_id)
+    for item in found["provisions"]:
+        purpose = rt.policy.purposes.get(item["purpose"])
+        item["purpose"] = _named(item["purpose"], purpose.title if purpose else None)
+        item["categories"] = _items(rt, item["categories"])
+    for item in found["receipts"]:
+        item["categories"] = _items(rt, item["categories"])
+    return found
+
+
+def _items(rt: Runtime, keys: Sequence[str]) -> list[dict[str, Any]]:
+    specs = rt.policy.categories
+    return [_named(k, specs[k].title if k in specs else None) for k in keys]
