@@ -110,7 +110,7 @@ def test_a_refs_file_with_bad_lines(home: Path, tmp_path: Path) -> None:
     refs.write_text(f"{_subscriber(home)}\nhanako.shiken@example.jp\n\n", encoding="utf-8")
     out = tmp_path / "out.json"
     error = refused(home, *_handover(home, out, "--refs-file", str(refs)))
-    assert "line 2: is not a subject reference" in error
+    assert "line 2 is not a subject reference" in error
     assert "hanako" not in error and not out.exists()
 
 

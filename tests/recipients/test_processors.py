@@ -11,9 +11,9 @@ from datetime import UTC, date, datetime
 import pytest
 
 from mamori.errors import Denied, NotFound, ValidationFailed
-from mamori.recipients import processors
-from mamori.recipients.processors import SupervisionKind as Kind
-from mamori.recipients.processors import SupervisionOutcome as Outcome
+from mamori.recipients import processors, supervision
+from mamori.recipients.supervision import SupervisionKind as Kind
+from mamori.recipients.supervision import SupervisionOutcome as Outcome
 from mamori.runtime import Runtime
 from tests.conftest import Clock, actor
 
@@ -32,7 +32,7 @@ def _supervise(
     who: str = "officer",
 ) -> dict[str, object]:
     with rt.db.transaction() as tx:
-        return processors.record_supervision(
+        return supervision.record_supervision(
             tx,
             rt,
             actor=actor(who),
@@ -91,7 +91,7 @@ def test_supervisions_are_recorded_audited_and_listed(rt: Runtime) -> None:
         entry = tx.fetchone(
             "SELECT actor, action, outcome, detail FROM audit_entries ORDER BY seq DESC LIMIT 1"
         )
-        listed = processors.list_supervisions(
+        listed = supervision.list_supervisions(
             tx, rt, actor=actor("auditor"), processor="mail_delivery"
         )
     assert entry[:3] == ("officer", "record", "done")

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from mamori.db.base import from_utc_text
 from mamori.errors import Conflict, Denied
 from mamori.policy.schemas import ProvisionBasis
+from mamori.recipients.access import kept_until
 from mamori.runtime import Runtime
 from mamori.subjects import changes
 from tests.conftest import actor
@@ -122,8 +123,9 @@ def _years(record: dict[str, str]) -> timedelta:
 def test_records_are_kept_three_years_or_one_when_the_contract_is_the_record(rt: Runtime) -> None:
     ref, _ = subscriber(rt)
     kept = provide(rt, [ref]).record
-    assert kept["keep_until"][:4] == str(int(kept["at"][:4]) + 3)
-    assert kept["keep_until"][4:] == kept["at"][4:]
+    # Made on 30 Nov 2026 (Tokyo): kept through 30 Nov 2029, to midnight in Tokyo.
+    assert kept["at"].startswith("2026-11-30T01:00")
+    assert kept["keep_until"].startswith("2029-11-30T15:00")
     attendee, _ = register_customer(
         rt,
         by=actor("officer"),
@@ -134,17 +136,23 @@ def test_records_are_kept_three_years_or_one_when_the_contract_is_the_record(rt:
     short = provide(
         rt, [attendee], recipient="seminar_exhibitors", purpose="exhibitor_introduction"
     ).record
-    assert short["keep_until"][:4] == str(int(short["at"][:4]) + 1)
+    assert short["keep_until"].startswith("2027-11-30T15:00")
     assert timedelta(days=365) <= _years(short) <= timedelta(days=366)
 
 
-def test_keep_until_of_29_february() -> None:
-    from datetime import UTC, datetime
-
-    from mamori.recipients.provision import keep_until
-
-    leap = datetime(2028, 2, 29, 3, 0, tzinfo=UTC)
-    assert keep_until(leap, 3) == datetime(2031, 2, 28, 3, 0, tzinfo=UTC)
+@pytest.mark.parametrize(
+    ("made", "years", "gone"),
+    [
+        # 29 Feb 2028, noon in Tokyo: its last day is 28 Feb 2031 (Civil Code Art. 143).
+        (datetime(2028, 2, 29, 3, 0, tzinfo=UTC), 3, datetime(2031, 2, 28, 15, 0, tzinfo=UTC)),
+        # 23:30 UTC on 31 Dec is already 1 Jan in Tokyo: the day counts in the company's zone.
+        (datetime(2026, 12, 31, 23, 30, tzinfo=UTC), 1, datetime(2028, 1, 1, 15, 0, tzinfo=UTC)),
+    ],
+)
+def test_a_record_is_kept_through_its_last_day(
+    rt: Runtime, made: datetime, years: int, gone: datetime
+) -> None:
+    assert kept_until(rt, made, years) == gone
 
 
 def test_the_record_names_the_recipients_declared_version(rt: Runtime) -> None:

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from mamori.errors import Denied, NotFound, ValidationFailed
-from mamori.recipients import receipts
+from mamori.recipients import receipt_files, receipts
 from mamori.runtime import Runtime
 from mamori.subjects import service
 from tests.conftest import actor
@@ -86,7 +86,7 @@ def test_a_receipt_registers_everyone_and_writes_its_record(rt: Runtime) -> None
     assert record["channel"] == CHANNEL
     assert record["categories"] == sorted(HEADER.split(","))
     assert (record["subject_count"], record["rejected_count"]) == (3, 0)
-    assert record["keep_until"].startswith("2029-11-29T15:00")  # 30 Nov 2029, Tokyo
+    assert record["keep_until"].startswith("2029-11-30T15:00")  # through 30 Nov 2029, Tokyo
     assert sorted(record["subjects"]) == sorted(got.subjects)
     assert _counts(rt) == (3, 1, 3)
     # Registered under the channel's purposes: readable for event registration, as given.
@@ -102,7 +102,7 @@ def test_records_as_json_and_an_earlier_day(rt: Runtime) -> None:
     people = _attendees(rt, 2)
     got = _receive(rt, records=people, received_on=date(2026, 11, 2))
     assert got.record["at"].startswith("2026-11-01T15:00")
-    assert got.record["keep_until"].startswith("2029-11-01T15:00")
+    assert got.record["keep_until"].startswith("2029-11-02T15:00")  # through 2 Nov 2029
     with rt.db.transaction() as tx:
         listed = receipts.list_receipts(tx, rt, actor=actor("auditor"))
         shown = receipts.show_receipt(tx, rt, actor=actor("officer"), ref=got.ref)
@@ -182,7 +182,7 @@ def test_a_category_the_channel_does_not_use_is_named(rt: Runtime) -> None:
 
 
 def test_too_many_rows(rt: Runtime, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(receipts, "MAX_RECORDS", 2)
+    monkeypatch.setattr(receipt_files, "MAX_RECORDS", 2)
     with pytest.raises(ValidationFailed) as invalid:
         _receive(rt, csv_source=_csv(_attendees(rt, 3)))
     assert invalid.value.code == "too_many_records"

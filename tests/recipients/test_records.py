@@ -8,7 +8,7 @@ import pytest
 
 from mamori import boot
 from mamori.errors import Denied, NotFound
-from mamori.recipients import records
+from mamori.recipients import access, records
 from mamori.runtime import Runtime
 from tests.conftest import Clock, actor
 from tests.factories import register_customer
@@ -67,10 +67,11 @@ def test_a_record_shows_its_subjects_and_consents(rt: Runtime) -> None:
     assert all(s["consent_at"] and s["consent_notice"] == 1 for s in subjects)
     entry = last_entry(rt)
     assert (entry["purpose"], entry["action"], entry["outcome"]) == (
-        records.RECORDS,
-        "show",
+        access.RECORDS_PURPOSE,
+        "read",
         "allowed",
     )
+    assert entry["detail"]["read"] == "provision records"
     assert sorted(entry["subjects"]) == sorted([a, b])
 
 
@@ -97,7 +98,10 @@ def test_every_read_is_audited(rt: Runtime) -> None:
     _list(rt, who="auditor")
     _list(rt)
     assert audit_count(rt) == before + 2
-    assert last_entry(rt)["action"] == "list"
+    assert (last_entry(rt)["action"], last_entry(rt)["detail"]["read"]) == (
+        "read",
+        "provision records",
+    )
 
 
 def _receipt(rt: Runtime, ref: str, keep_until: str) -> None:

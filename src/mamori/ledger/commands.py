@@ -25,6 +25,7 @@ from mamori.cli.common import (
     require_actor,
     runtime,
 )
+from mamori.cli.files import check_out, write_private
 from mamori.errors import ValidationFailed
 from mamori.ledger import datamap, ledger, ledger_html, reviews, ropa
 
@@ -43,21 +44,13 @@ def _choice(value: str, choices: tuple[str, ...], what: str) -> str:
     return value
 
 
-def _write(out: Path, content: bytes) -> None:
-    try:
-        out.write_bytes(content)
-    except OSError as exc:
-        raise ValidationFailed(
-            f"cannot write '{out}' ({exc.strerror or type(exc).__name__})", code="out_unwritable"
-        ) from None
-
-
 def _deliver(content: bytes, out: Path | None, as_json: bool, **facts: Any) -> None:
     """Write to ``out`` (reporting what was written) or print the content itself."""
     if out is None:
         typer.echo(content.decode("utf-8"), nl=False)
         return
-    _write(out, content)
+    check_out(out, force=True)
+    write_private(out, content, force=True)
     data = {"out": str(out), "bytes": len(content), "sha256": ledger.digest(content), **facts}
     emit(
         data,

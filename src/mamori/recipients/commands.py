@@ -10,7 +10,6 @@ after the record is committed; it never replaces an existing file without
 from __future__ import annotations
 
 import os
-import tempfile
 from collections import Counter
 from pathlib import Path
 from typing import Annotated, Any
@@ -27,10 +26,11 @@ from mamori.cli.common import (
     require_actor,
     runtime,
 )
+from mamori.cli.files import check_out, place, read_refs, stage
 from mamori.errors import ValidationFailed
 from mamori.guard.parties import ProvisionTo
 from mamori.policy.schemas import ProvisionBasis
-from mamori.recipients import declarations, provision, records
+from mamori.recipients import access, declarations, provision, records
 from mamori.recipients.export import ExportFormat
 from mamori.recipients.routes import joint_use_view, recipient_view
 from mamori.runtime import Runtime
@@ -92,7 +92,7 @@ def records_(
 ) -> None:
     """Provision records, newest first (reading them is audited)."""
     with runtime() as rt, rt.db.transaction() as tx:
-        who = require_actor(tx, rt, actor, purpose=records.RECORDS, action="list")
+        who = require_actor(tx, rt, actor, purpose=access.RECORDS_PURPOSE, action="list")
         first, last = records.day_bounds(
             rt, records.parse_day(since, "--from"), records.parse_day(until, "--to")
         )
@@ -121,36 +121,12 @@ def record(
 ) -> None:
     """One provision record with its subjects and the consents they rested on."""
     with runtime() as rt, rt.db.transaction() as tx:
-        who = require_actor(tx, rt, actor, purpose=records.RECORDS, action="show")
+        who = require_actor(tx, rt, actor, purpose=access.RECORDS_PURPOSE, action="show")
         data = records.show_record(tx, rt, actor=who, ref=ref)
     emit(data, as_json=as_json, render=lambda d: console.print_json(data=d))
 
 
 # -- mamori provide ---------------------------------------------------------------
-
-
-def read_refs(path: Path) -> list[str]:
-    """References, one a line (blank lines and # comments skipped); bad lines named by number."""
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError):
-        raise ValidationFailed(
-            "the references file cannot be read as UTF-8 text", code="refs_unreadable"
-        ) from None
-    refs, bad = [], []
-    for number, line in enumerate(lines, 1):
-        text = line.strip()
-        if not text or text.startswith("#"):
-            continue
-        if REF_PATTERN.fullmatch(text):
-            refs.append(text)
-        else:
-            bad.append(f"line {number} is not a subject reference")
-    if bad:
-        raise ValidationFailed(
-            f"the references file has {len(bad)} bad line(s)", code="refs_invalid", problems=bad
-        )
-    return refs
 
 
 def _selection(
@@ -175,41 +151,6 @@ def _selection(
             f"at most {provision.MAX_REFS:,} references at a time", code="refs_too_many"
         )
     return provision.Selection(refs=chosen)
-
-
-def _check_out(out: Path, force: bool) -> None:
-    if not out.parent.is_dir():
-        raise ValidationFailed("the folder of --out does not exist", code="out_invalid")
-    if out.exists() and not force:
-        raise ValidationFailed(
-            "--out names an existing file; choose another or add --force", code="out_exists"
-        )
-
-
-def _write_temp(out: Path, content: bytes) -> str:
-    """The file, written beside ``out`` with mode 0600 (``mkstemp``), not yet in place."""
-    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=".mamori-provide-")
-    with os.fdopen(fd, "wb") as file:
-        file.write(content)
-        file.flush()
-        os.fsync(file.fileno())
-    return tmp
-
-
-def _place(tmp: str, out: Path, force: bool) -> None:
-    """Put the written file in place: only after its record is committed."""
-    if force:
-        os.replace(tmp, out)
-        return
-    try:
-        os.link(tmp, out)  # fails rather than replace a file that appeared meanwhile
-    except FileExistsError:
-        raise ValidationFailed(
-            "--out appeared while providing; the record is written, the file is not",
-            code="out_exists",
-        ) from None
-    finally:
-        os.unlink(tmp)
 
 
 @handle_errors
@@ -241,7 +182,7 @@ def provide(
 ) -> None:
     """Provide data to a third party, with its record (APPI Art. 29)."""
     selection = _selection(ref or [], refs_file, every, kind, channel)
-    _check_out(out, force)
+    check_out(out, force)
     party = ProvisionTo(recipient, basis, exception, reason)
     with runtime() as rt:
         made = _provide_and_place(rt, actor, party, purpose, selection, fmt, category, out, force)
@@ -277,8 +218,8 @@ def _provide_and_place(
                 exception=party.exception,
                 reason=party.reason,
             )
-            tmp = _write_temp(out, made.export.content)
-        _place(tmp, out, force)
+            tmp = stage(out, made.export.content)
+        place(tmp, out, force)
         tmp = None
     finally:
         if tmp is not None:

@@ -9,9 +9,6 @@ file unless ``--force``; nothing personal is printed except into that file.
 
 from __future__ import annotations
 
-import os
-import re
-import tempfile
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
@@ -28,10 +25,12 @@ from mamori.cli.common import (
     require_actor,
     runtime,
 )
+from mamori.cli.files import check_out, read_refs, write_private
 from mamori.errors import ValidationFailed
-from mamori.recipients import processors, receipts
+from mamori.recipients import access, processors, receipts, supervision
 from mamori.recipients.export import ExportFormat
-from mamori.recipients.processors import SupervisionKind, SupervisionOutcome
+from mamori.recipients.supervision import SupervisionKind, SupervisionOutcome
+from mamori.subjects.store import REF_PATTERN
 
 app = typer.Typer(
     help="Entrusted processors: contracts, hand-overs and supervision.", no_args_is_help=True
@@ -40,8 +39,6 @@ receipts_app = typer.Typer(
     help="Data received from third parties, with receipt records.", no_args_is_help=True
 )
 Key = Annotated[str, typer.Argument(help="The processor's key in the policy.")]
-RECORDS = "system.records"
-_REF = re.compile(r"s[a-z2-7]{16}")
 
 
 def _each(render: Callable[[dict[str, Any]], None]) -> Callable[[list[dict[str, Any]]], None]:
@@ -120,7 +117,7 @@ def list_receipts(
 ) -> None:
     """Receipt records, newest first."""
     with runtime() as rt, rt.db.transaction() as tx:
-        who = require_actor(tx, rt, actor, purpose=RECORDS, action="read")
+        who = require_actor(tx, rt, actor, purpose=access.RECORDS_PURPOSE, action="read")
         rows = receipts.list_receipts(tx, rt, actor=who, provider=provider)
     emit(rows, as_json=as_json, render=_each(_render_receipt))
 
@@ -134,7 +131,7 @@ def show_receipt(
 ) -> None:
     """One receipt record, with the references of the people received."""
     with runtime() as rt, rt.db.transaction() as tx:
-        who = require_actor(tx, rt, actor, purpose=RECORDS, action="read")
+        who = require_actor(tx, rt, actor, purpose=access.RECORDS_PURPOSE, action="read")
         record = receipts.show_receipt(tx, rt, actor=who, ref=ref)
     emit(record, as_json=as_json, render=_render_receipt)
 
@@ -163,7 +160,7 @@ def _render_status(data: dict[str, Any]) -> None:
 def list_processors(actor: ActorOpt = None, as_json: JsonOpt = False) -> None:
     """Every processor: contract and NDA today, scope, supervision due."""
     with runtime() as rt, rt.db.transaction() as tx:
-        require_actor(tx, rt, actor, purpose=RECORDS, action="read")
+        require_actor(tx, rt, actor, purpose=access.RECORDS_PURPOSE, action="read")
         rows = processors.statuses(tx, rt)
     emit(rows, as_json=as_json, render=_each(_render_status))
 
@@ -173,7 +170,7 @@ def list_processors(actor: ActorOpt = None, as_json: JsonOpt = False) -> None:
 def show_processor(key: Key, actor: ActorOpt = None, as_json: JsonOpt = False) -> None:
     """One processor's status."""
     with runtime() as rt, rt.db.transaction() as tx:
-        require_actor(tx, rt, actor, purpose=RECORDS, action="read")
+        require_actor(tx, rt, actor, purpose=access.RECORDS_PURPOSE, action="read")
         row = processors.status(tx, rt, key)
     emit(row, as_json=as_json, render=_render_status)
 
@@ -186,55 +183,14 @@ def _refs(refs: list[str] | None, refs_file: Path | None, everyone: bool) -> lis
     if everyone:
         return None
     if refs:
+        bad = [n for n, r in enumerate(refs, 1) if not REF_PATTERN.fullmatch(r)]
+        if bad:
+            raise ValidationFailed(
+                f"--ref number {bad[0]} is not a subject reference", code="refs_invalid"
+            )
         return refs
     assert refs_file is not None
-    try:
-        lines = refs_file.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError):
-        raise ValidationFailed(
-            f"{refs_file} cannot be read as UTF-8 text", code="file_unreadable"
-        ) from None
-    wanted = [(n, line.strip()) for n, line in enumerate(lines, 1) if line.strip()]
-    bad = [f"line {n}: is not a subject reference" for n, ref in wanted if not _REF.fullmatch(ref)]
-    if bad:
-        raise ValidationFailed(
-            f"{len(bad)} line(s) of {refs_file} are not references", problems=bad[:50]
-        )
-    if not wanted:
-        raise ValidationFailed(f"{refs_file} names no subject", code="selection")
-    return [ref for _, ref in wanted]
-
-
-def _check_out(out: Path, force: bool) -> None:
-    if out.exists() and not force:
-        raise ValidationFailed(f"{out} exists; pass --force to replace it", code="file_exists")
-    if not out.parent.is_dir():
-        raise ValidationFailed(f"{out.parent} is not a directory", code="file_unwritable")
-
-
-def write_private(out: Path, content: bytes, *, force: bool) -> None:
-    """Write ``content`` to ``out`` with mode 0600, all or nothing, never over a file unless forced."""
-    fd, temp = tempfile.mkstemp(dir=out.parent, prefix=".mamori-", suffix=".part")
-    try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(content)
-            handle.flush()
-            os.fsync(handle.fileno())
-        if force:
-            os.replace(temp, out)
-        else:
-            os.link(temp, out)  # fails if out appeared meanwhile
-            os.unlink(temp)
-    except FileExistsError:
-        os.unlink(temp)
-        raise ValidationFailed(
-            f"{out} exists; pass --force to replace it", code="file_exists"
-        ) from None
-    except OSError:
-        if os.path.exists(temp):
-            os.unlink(temp)
-        raise ValidationFailed(f"{out} cannot be written", code="file_unwritable") from None
+    return read_refs(refs_file)
 
 
 def _render_handover(data: dict[str, Any]) -> None:
@@ -280,7 +236,7 @@ def handover(
     refs = _refs(ref, refs_file, everyone)
     if refs is not None and (kind or channel):
         raise ValidationFailed("--kind and --channel go with --all", code="selection")
-    _check_out(out, force)
+    check_out(out, force)
     with runtime() as rt:
         with rt.db.transaction() as tx:
             who = require_actor(tx, rt, actor, purpose=purpose, action="export")
@@ -307,7 +263,7 @@ def handover(
 def handovers(key: Key, actor: ActorOpt = None, as_json: JsonOpt = False) -> None:
     """The hand-over records of one processor, newest first."""
     with runtime() as rt, rt.db.transaction() as tx:
-        who = require_actor(tx, rt, actor, purpose=RECORDS, action="read")
+        who = require_actor(tx, rt, actor, purpose=access.RECORDS_PURPOSE, action="read")
         rows = processors.list_handovers(tx, rt, actor=who, processor=key)
     emit(rows, as_json=as_json, render=_each(_render_handover))
 
@@ -337,8 +293,8 @@ def supervise(
     done_on = _day(on, "--on")
     assert done_on is not None
     with runtime() as rt, rt.db.transaction() as tx:
-        who = require_actor(tx, rt, actor, purpose=processors.SUPERVISION_PURPOSE, action="record")
-        row = processors.record_supervision(
+        who = require_actor(tx, rt, actor, purpose=supervision.SUPERVISION_PURPOSE, action="record")
+        row = supervision.record_supervision(
             tx,
             rt,
             actor=who,
@@ -356,6 +312,6 @@ def supervise(
 def supervisions(key: Key, actor: ActorOpt = None, as_json: JsonOpt = False) -> None:
     """The supervision records of one processor, newest first."""
     with runtime() as rt, rt.db.transaction() as tx:
-        who = require_actor(tx, rt, actor, purpose=RECORDS, action="read")
-        rows = processors.list_supervisions(tx, rt, actor=who, processor=key)
+        who = require_actor(tx, rt, actor, purpose=access.RECORDS_PURPOSE, action="read")
+        rows = supervision.list_supervisions(tx, rt, actor=who, processor=key)
     emit(rows, as_json=as_json, render=_each(_render_supervision))

@@ -17,7 +17,7 @@ from fastapi import APIRouter, Path, Query, status
 
 from mamori.api.deps import CredentialsDep, WorkDep
 from mamori.api.problems import responses
-from mamori.recipients import processors, receipts
+from mamori.recipients import processors, receipts, supervision
 from mamori.recipients.export import ExportFile, ExportFormat
 from mamori.recipients.processor_schemas import (
     ExportRead,
@@ -159,7 +159,7 @@ def create_supervision(
     """Record a check of the processor (privileged roles)."""
     with work.begin() as tx:
         actor = work.actor(tx, creds)
-        row = processors.record_supervision(
+        row = supervision.record_supervision(
             tx,
             work.rt,
             actor=actor,
@@ -179,5 +179,5 @@ def list_supervisions(
     """The supervision records of one processor, newest first."""
     with work.begin() as tx:
         actor = work.actor(tx, creds)
-        rows = processors.list_supervisions(tx, work.rt, actor=actor, processor=processor)
+        rows = supervision.list_supervisions(tx, work.rt, actor=actor, processor=processor)
     return [SupervisionRead.model_validate(r) for r in rows]

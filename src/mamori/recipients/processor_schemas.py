@@ -7,13 +7,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from mamori.recipients.processors import (
-    MAX_FINDINGS,
-    MAX_SUBJECTS,
-    SupervisionKind,
-    SupervisionOutcome,
-)
-from mamori.recipients.receipts import MAX_OBTAINED, MAX_RECORDS
+from mamori.recipients.processors import MAX_SUBJECTS
+from mamori.recipients.receipt_files import MAX_RECORDS
+from mamori.recipients.receipts import MAX_OBTAINED
+from mamori.recipients.supervision import MAX_FINDINGS, SupervisionKind, SupervisionOutcome
 
 Key = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$", max_length=100)]
 Value = Annotated[str, StringConstraints(min_length=1, max_length=2000)]

@@ -18,80 +18,40 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
-from enum import StrEnum
 from typing import Any
 
 from mamori.audit.service import Entry
 from mamori.db.base import to_utc_text
 from mamori.db.engine import Tx
-from mamori.errors import Conflict, Denied, MamoriError, ValidationFailed
+from mamori.errors import Conflict, MamoriError, ValidationFailed
 from mamori.guard.parties import HandoverTo
 from mamori.guard.rules import Actor, Refusal
 from mamori.guard.service import authorize, refuse
-from mamori.policy.schemas import Action, Processor, parse_duration
-from mamori.recipients import declarations
+from mamori.policy.schemas import Action
+from mamori.recipients import access, declarations, supervision
 from mamori.recipients.export import ExportFile, ExportFormat, build
-from mamori.recipients.receipts import new_ref, party_snapshot, require_records_reader
+from mamori.recipients.receipts import party_snapshot
+from mamori.recipients.supervision import last_supervision, supervision_due
 from mamori.runtime import Runtime
 from mamori.subjects import store
 
 MAX_SUBJECTS = 100_000
-MAX_FINDINGS = 4000
-SUPERVISION_PURPOSE = "system.supervision"
-
-
-class SupervisionKind(StrEnum):
-    AUDIT = "audit"
-    QUESTIONNAIRE = "questionnaire"
-    ON_SITE = "on_site"
-    REPORT = "report"
-
-
-class SupervisionOutcome(StrEnum):
-    SATISFACTORY = "satisfactory"
-    FINDINGS = "findings"
-    CORRECTIVE_ACTION = "corrective_action"
 
 
 # -- status ----------------------------------------------------------------------
-
-
-def _today(rt: Runtime) -> date:
-    return rt.now().astimezone(rt.policy.zone).date()
 
 
 def _in_force(start: date, until: date | None, today: date) -> bool:
     return start <= today and (until is None or today <= until)
 
 
-def _last_supervision(tx: Tx, key: str) -> dict[str, Any] | None:
-    row = tx.fetchone(
-        "SELECT done_on, kind, outcome FROM supervisions WHERE processor = ?"
-        " ORDER BY done_on DESC, id DESC LIMIT 1",
-        (key,),
-    )
-    return None if row is None else {"done_on": row[0], "kind": row[1], "outcome": row[2]}
-
-
-def supervision_due(processor: Processor, last: date | None, today: date) -> dict[str, Any]:
-    """When the next check is due: a period after the last one, or after the contract began."""
-    every = parse_duration(processor.supervision_every)
-    next_due = (last or processor.contract_from) + every
-    return {
-        "every": processor.supervision_every,
-        "last": last.isoformat() if last else None,
-        "next_due": next_due.isoformat(),
-        "overdue": today > next_due,
-    }
-
-
 def status(tx: Tx, rt: Runtime, key: str) -> dict[str, Any]:
     """One processor as declared, with what holds today (the company's zone)."""
     processor = rt.policy.processor(key)
-    today = _today(rt)
+    today = supervision.today(rt)
     contract = _in_force(processor.contract_from, processor.contract_until, today)
     nda = _in_force(processor.nda_signed, processor.nda_until, today)
-    last = _last_supervision(tx, key)
+    last = last_supervision(tx, key)
     due = supervision_due(processor, date.fromisoformat(last["done_on"]) if last else None, today)
     declared = processor.model_dump(mode="json")
     return {
@@ -249,7 +209,7 @@ def _write_record(
     export: ExportFile,
 ) -> str:
     version = declarations.current_version(tx, rt, declarations.PROCESSOR, processor)
-    ref = new_ref("h")
+    ref = access.new_ref("h")
     tx.execute(
         "INSERT INTO handovers (ref, at, actor, processor, party_version, purpose, categories,"
         " subject_count, refused_count, export_format, export_digest)"
@@ -300,102 +260,9 @@ def _handover_view(tx: Tx, row: Any) -> dict[str, Any]:
 def list_handovers(tx: Tx, rt: Runtime, *, actor: Actor, processor: str) -> list[dict[str, Any]]:
     """The hand-over records of one processor, newest first."""
     rt.policy.processor(processor)
-    require_records_reader(tx, rt, actor, "hand-over records")
+    access.require_reader(tx, rt, actor, "hand-over records")
     rows = tx.fetchall(
         f"SELECT {_HANDOVER_COLUMNS} FROM handovers WHERE processor = ? ORDER BY at DESC, id DESC",
         (processor,),
     )
     return [_handover_view(tx, r) for r in rows]
-
-
-# -- supervision -----------------------------------------------------------------
-
-
-def _require_privileged(rt: Runtime, actor: Actor, processor: str) -> None:
-    roles = [rt.policy.roles[r] for r in actor.roles if r in rt.policy.roles]
-    if actor.active and any(r.privileged for r in roles):
-        return
-    denied = Denied(
-        f"'{actor.name}' has no privileged role and may not record a supervision",
-        rule="not_privileged",
-    )
-    detail = {"processor": processor}
-    entry = Entry(actor.name, SUPERVISION_PURPOSE, "record", [], [], "denied", denied.rule, detail)
-    raise refuse(rt, denied, entry)
-
-
-def _check_supervision(
-    rt: Runtime, done_on: date, outcome: SupervisionOutcome, findings: str
-) -> str:
-    text = findings.strip()
-    if len(text) > MAX_FINDINGS:
-        raise ValidationFailed(
-            f"the findings may be at most {MAX_FINDINGS} characters", code="findings_too_long"
-        )
-    if not text and outcome is not SupervisionOutcome.SATISFACTORY:
-        raise ValidationFailed(
-            f"say what was found: an outcome of {outcome.value} needs its findings",
-            code="findings_missing",
-        )
-    if done_on > _today(rt):
-        raise ValidationFailed(
-            "a supervision cannot be recorded before it is done", code="date_invalid"
-        )
-    return text
-
-
-def record_supervision(
-    tx: Tx,
-    rt: Runtime,
-    *,
-    actor: Actor,
-    processor: str,
-    done_on: date,
-    kind: SupervisionKind,
-    outcome: SupervisionOutcome,
-    findings: str,
-) -> dict[str, Any]:
-    """Record a check of a processor (privileged roles only); audited."""
-    spec = rt.policy.processor(processor)
-    _require_privileged(rt, actor, processor)
-    text = _check_supervision(rt, done_on, outcome, findings)
-    now = to_utc_text(rt.now())
-    tx.execute(
-        "INSERT INTO supervisions (processor, done_on, kind, outcome, findings, recorded_at,"
-        " recorded_by) VALUES (?,?,?,?,?,?,?)",
-        (spec.key, done_on.isoformat(), kind.value, outcome.value, text, now, actor.name),
-    )
-    detail = {
-        "processor": spec.key,
-        "done_on": done_on.isoformat(),
-        "kind": kind.value,
-        "outcome": outcome.value,
-    }
-    entry = Entry(actor.name, SUPERVISION_PURPOSE, "record", [], [], "done", "recorded", detail)
-    rt.audit.append(tx, entry, at=rt.now())
-    last = _last_supervision(tx, spec.key)
-    assert last is not None
-    due = supervision_due(spec, date.fromisoformat(last["done_on"]), _today(rt))
-    return {
-        "processor": spec.key,
-        "done_on": done_on.isoformat(),
-        "kind": kind.value,
-        "outcome": outcome.value,
-        "findings": text,
-        "recorded_at": now,
-        "recorded_by": actor.name,
-        "next_due": due["next_due"],
-    }
-
-
-def list_supervisions(tx: Tx, rt: Runtime, *, actor: Actor, processor: str) -> list[dict[str, Any]]:
-    """The supervision records of one processor, newest first."""
-    rt.policy.processor(processor)
-    require_records_reader(tx, rt, actor, "supervision records")
-    rows = tx.fetchall(
-        "SELECT done_on, kind, outcome, findings, recorded_at, recorded_by FROM supervisions"
-        " WHERE processor = ? ORDER BY done_on DESC, id DESC",
-        (processor,),
-    )
-    names = ("done_on", "kind", "outcome", "findings", "recorded_at", "recorded_by")
-    return [dict(zip(names, r, strict=True)) for r in rows]

@@ -11,13 +11,10 @@ no file. Records and files name subjects by reference only.
 
 from __future__ import annotations
 
-import base64
 import json
-import secrets
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from mamori.audit.service import Entry
@@ -29,7 +26,7 @@ from mamori.guard.parties import ProvisionTo
 from mamori.guard.rules import Actor, Refusal
 from mamori.guard.service import authorize, refuse
 from mamori.policy.schemas import Action, ProvisionBasis
-from mamori.recipients import declarations
+from mamori.recipients import access, declarations
 from mamori.recipients.export import ExportFile, ExportFormat, build
 from mamori.runtime import Runtime
 from mamori.subjects import store
@@ -56,11 +53,6 @@ class ProvisionResult:
     record: dict[str, Any]
     refused: list[Refusal]
     export: ExportFile
-
-
-def new_ref() -> str:
-    """A public provision reference: 80 random bits, like a subject's."""
-    return "p" + base64.b32encode(secrets.token_bytes(10)).decode().lower()
 
 
 def provide(
@@ -221,14 +213,6 @@ def _nobody(
     return refuse(rt, error, entry)
 
 
-def keep_until(at: datetime, years: int) -> datetime:
-    """``at`` moved ``years`` on; 29 February becomes 28 February."""
-    try:
-        return at.replace(year=at.year + years)
-    except ValueError:
-        return at.replace(year=at.year + years, day=28)
-
-
 def _record(
     tx: Tx,
     rt: Runtime,
@@ -246,7 +230,7 @@ def _record(
     now = rt.now()
     years = KEEP_YEARS_BY_CONTRACT if recipient.record_by_contract else KEEP_YEARS
     record = {
-        "ref": new_ref(),
+        "ref": access.new_ref("p"),
         "at": to_utc_text(now),
         "actor": actor.name,
         "recipient": recipient.key,
@@ -260,7 +244,7 @@ def _record(
         "refused_count": refused,
         "export_format": export.format.value,
         "export_digest": export.digest,
-        "keep_until": to_utc_text(keep_until(now, years)),
+        "keep_until": to_utc_text(access.kept_until(rt, now, years)),
     }
     _insert(tx, record, included, party.basis)
     return record

@@ -16,16 +16,12 @@ that does not match what was received.
 
 from __future__ import annotations
 
-import base64
-import csv
-import io
 import json
 import re
-import secrets
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
-from typing import IO, Any
+from typing import Any
 
 from mamori.audit.service import Entry
 from mamori.db.base import to_utc_text
@@ -34,39 +30,15 @@ from mamori.errors import Denied, NotFound, ValidationFailed
 from mamori.guard.rules import Actor
 from mamori.guard.service import refuse
 from mamori.policy.schemas import Channel
-from mamori.recipients import declarations
+from mamori.recipients import access, declarations
+from mamori.recipients.receipt_files import CsvSource, Lines, from_records, read_csv
 from mamori.runtime import Runtime
 from mamori.subjects.intake import MAX_REPORTED, Registration, prepare, write_batch
 
 MAX_OBTAINED = 1000
-MAX_RECORDS = 100_000
-MAX_BYTES = 64 * 1024 * 1024
 KEEP_YEARS = 3
 IMPORT_METHOD = "import"
 REF_PATTERN = re.compile(r"c[a-z2-7]{16}")
-_KEY = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$")
-RECORDS_PURPOSE = "system.records"
-
-CsvSource = str | bytes | IO[bytes] | IO[str]
-
-
-def new_ref(prefix: str = "c") -> str:
-    """A record reference: 80 random bits, as ``subjects.store.new_ref`` makes them."""
-    return prefix + base64.b32encode(secrets.token_bytes(10)).decode().lower()
-
-
-def shown_key(value: str) -> str:
-    """A key as typed, for an audit entry or a message, unless it does not look like one."""
-    return value if len(value) <= 100 and _KEY.match(value) else "<malformed>"
-
-
-@dataclass
-class Lines:
-    """Records read from a file or a request, each with where it came from."""
-
-    places: list[str] = field(default_factory=list)  # "line 3" / "record 2"
-    values: list[dict[str, str]] = field(default_factory=list)
-    problems: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -96,7 +68,7 @@ def receive(
     day = _received_day(rt, received_on)
     if (records is None) == (csv_source is None):
         raise ValidationFailed("give the records or a CSV file, not both and not neither")
-    lines = read_csv(rt, csv_source) if csv_source is not None else _from_records(records)
+    lines = read_csv(rt, csv_source) if csv_source is not None else from_records(records)
     _check_covered(rt, spec, lines)
     purpose = _registration_purpose(rt, spec, lines)
     registrations = [Registration(values=v) for v in lines.values]
@@ -126,11 +98,11 @@ def _require_provider(rt: Runtime, actor: Actor, provider: str, spec: Channel) -
     if provider in rt.policy.recipients:
         return
     denied = Denied(
-        f"the policy declares no recipient '{shown_key(provider)}' to receive data from",
+        f"the policy declares no recipient '{access.shown_key(provider)}' to receive data from",
         rule="unknown_recipient",
     )
-    purpose = spec.purposes[0] if spec.purposes else RECORDS_PURPOSE
-    detail = {"operation": "receive", "channel": spec.key, "provider": shown_key(provider)}
+    purpose = spec.purposes[0] if spec.purposes else access.RECORDS_PURPOSE
+    detail = {"operation": "receive", "channel": spec.key, "provider": access.shown_key(provider)}
     entry = Entry(actor.name, purpose, "write", [], [], "denied", denied.rule, detail)
     raise refuse(rt, denied, entry)
 
@@ -156,99 +128,6 @@ def _received_day(rt: Runtime, received_on: date | None) -> date:
     if received_on > today:
         raise ValidationFailed("the day of receipt cannot be in the future", code="date_invalid")
     return received_on
-
-
-def _from_records(records: Sequence[Mapping[str, str]] | None) -> Lines:
-    lines = Lines()
-    if not records:
-        lines.problems.append("there are no records")
-    if records and len(records) > MAX_RECORDS:
-        raise ValidationFailed(
-            f"at most {MAX_RECORDS} records may be received at once; split the list",
-            code="too_many_records",
-        )
-    for number, record in enumerate(records or (), 1):
-        _add(lines, f"record {number}", {k: v for k, v in record.items() if v not in (None, "")})
-    return lines
-
-
-def _add(lines: Lines, place: str, values: dict[str, str]) -> None:
-    if values:
-        lines.places.append(place)
-        lines.values.append(values)
-    else:
-        lines.problems.append(f"{place}: has no values")
-
-
-def read_csv(rt: Runtime, source: CsvSource) -> Lines:
-    """The records of a CSV file whose header names data categories; bad lines are listed."""
-    reader = csv.reader(io.StringIO(_text(source)))
-    lines = Lines()
-    try:
-        header = next(reader, None)
-        if header is None:
-            raise ValidationFailed("the file is empty", code="file_empty")
-        columns = _columns(rt, header)
-        for row in reader:
-            if not row:
-                continue
-            if len(lines.places) + len(lines.problems) >= MAX_RECORDS:
-                raise ValidationFailed(
-                    f"the file has more than {MAX_RECORDS} records; split it",
-                    code="too_many_records",
-                )
-            _add_row(lines, reader.line_num, columns, row)
-    except csv.Error as exc:
-        raise ValidationFailed(
-            f"line {reader.line_num + 1} cannot be read as CSV ({exc})", code="file_malformed"
-        ) from None
-    if not lines.places and not lines.problems:
-        raise ValidationFailed("the file has a header but no records", code="file_empty")
-    return lines
-
-
-def _text(source: CsvSource) -> str:
-    data = source if isinstance(source, str | bytes) else source.read(MAX_BYTES + 1)
-    if len(data) > MAX_BYTES:
-        raise ValidationFailed(
-            f"the file is larger than {MAX_BYTES // (1024 * 1024)} MB; split it",
-            code="file_too_large",
-        )
-    if isinstance(data, str):
-        return data.removeprefix("\ufeff")
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise ValidationFailed(
-            f"the file is not UTF-8 text (line {line}); save it as UTF-8", code="file_not_utf8"
-        ) from None
-
-
-def _columns(rt: Runtime, header: list[str]) -> list[str]:
-    """The header's categories; a column is named by its position unless it is a category."""
-    names = [name.strip() for name in header]
-    problems = []
-    for position, name in enumerate(names, 1):
-        if name not in rt.policy.categories:
-            problems.append(f"line 1: column {position} is not a data category of the policy")
-        elif names.index(name) != position - 1:
-            problems.append(f"line 1: column {position} repeats {name}")
-    if problems:
-        raise ValidationFailed(
-            "the header must name data categories of the policy, each once",
-            code="header_invalid",
-            problems=problems,
-        )
-    return names
-
-
-def _add_row(lines: Lines, number: int, columns: list[str], row: list[str]) -> None:
-    place = f"line {number}"
-    if len(row) != len(columns):
-        lines.problems.append(f"{place}: has {len(row)} fields where the header has {len(columns)}")
-        return
-    _add(lines, place, {c: v for c, v in zip(columns, row, strict=True) if v.strip()})
 
 
 def _channel_categories(rt: Runtime, spec: Channel) -> frozenset[str]:
@@ -298,15 +177,6 @@ def _refuse_problems(lines: Lines) -> None:
     )
 
 
-def keep_until(rt: Runtime, day: date, years: int = KEEP_YEARS) -> datetime:
-    """The start of the same day ``years`` later in the company's zone (29 Feb: 1 Mar)."""
-    try:
-        until = day.replace(year=day.year + years)
-    except ValueError:
-        until = date(day.year + years, 3, 1)
-    return datetime.combine(until, time(), rt.policy.zone).astimezone(UTC)
-
-
 def _moment_of(rt: Runtime, day: date) -> datetime:
     now = rt.now()
     if day == now.astimezone(rt.policy.zone).date():
@@ -326,7 +196,7 @@ def _write_record(
     refs: list[str],
 ) -> str:
     version = declarations.current_version(tx, rt, declarations.RECIPIENT, provider)
-    ref = new_ref()
+    ref = access.new_ref("c")
     tx.execute(
         "INSERT INTO receipts (ref, at, actor, provider, party_version, obtained_how, channel,"
         " categories, subject_count, rejected_count, keep_until) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
@@ -341,7 +211,7 @@ def _write_record(
             json.dumps(categories),
             len(refs),
             0,
-            to_utc_text(keep_until(rt, day)),
+            to_utc_text(access.kept_until(rt, _moment_of(rt, day), KEEP_YEARS)),
         ),
     )
     receipt_id = tx.fetchone("SELECT id FROM receipts WHERE ref = ?", (ref,))[0]
@@ -407,34 +277,17 @@ def _record_view(tx: Tx, row: Any, *, with_subjects: bool = True) -> dict[str, A
 def _one_row(tx: Tx, ref: str) -> Any:
     row = tx.fetchone(f"SELECT {_COLUMNS} FROM receipts WHERE ref = ?", (ref,))
     if row is None:
-        raise NotFound(f"there is no receipt record {shown_key(ref)}", code="unknown_receipt")
-    return row
-
-
-def require_records_reader(tx: Tx, rt: Runtime, actor: Actor, what: str) -> None:
-    """Records of parties are for roles the policy marks auditor or privileged; audited."""
-    roles = [rt.policy.roles[r] for r in actor.roles if r in rt.policy.roles]
-    if actor.active and any(r.auditor or r.privileged for r in roles):
-        entry = Entry(
-            actor.name, RECORDS_PURPOSE, "read", [], [], "allowed", "granted", {"read": what}
+        raise NotFound(
+            f"there is no receipt record {access.shown_key(ref)}", code="unknown_receipt"
         )
-        rt.audit.append(tx, entry, at=rt.now())
-        return
-    denied = Denied(
-        f"'{actor.name}' has no auditor or privileged role and may not read {what}",
-        rule="records_not_permitted",
-    )
-    entry = Entry(
-        actor.name, RECORDS_PURPOSE, "read", [], [], "denied", denied.rule, {"read": what}
-    )
-    raise refuse(rt, denied, entry)
+    return row
 
 
 def list_receipts(
     tx: Tx, rt: Runtime, *, actor: Actor, provider: str | None = None, limit: int = 100
 ) -> list[dict[str, Any]]:
     """Receipt records, newest first, optionally of one provider (without their subjects)."""
-    require_records_reader(tx, rt, actor, "receipt records")
+    access.require_reader(tx, rt, actor, "receipt records")
     sql, params = f"SELECT {_COLUMNS} FROM receipts", []
     if provider is not None:
         sql += " WHERE provider = ?"
@@ -446,5 +299,5 @@ def list_receipts(
 
 def show_receipt(tx: Tx, rt: Runtime, *, actor: Actor, ref: str) -> dict[str, Any]:
     """One receipt record with the references of the people received."""
-    require_records_reader(tx, rt, actor, "receipt records")
+    access.require_reader(tx, rt, actor, "receipt records")
     return _record_view(tx, _one_row(tx, ref))

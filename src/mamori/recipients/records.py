@@ -19,13 +19,13 @@ from typing import Any
 from mamori.audit.service import Entry
 from mamori.db.base import to_utc_text
 from mamori.db.engine import Tx
-from mamori.errors import Denied, NotFound, ValidationFailed
+from mamori.errors import NotFound, ValidationFailed
 from mamori.guard.rules import Actor
 from mamori.guard.service import refuse
-from mamori.policy.schemas import Action
+from mamori.recipients import access
 from mamori.runtime import Runtime
 
-RECORDS = "system.provision_records"
+WHAT = "provision records"
 _FIELDS = (
     "ref, at, actor, recipient, party_version, purpose, categories, basis, exception_code,"
     " reason, subject_count, refused_count, export_format, export_digest, keep_until"
@@ -42,44 +42,6 @@ class RecordFilter:
     limit: int = 100
 
 
-def may_read(rt: Runtime, actor: Actor) -> bool:
-    """Roles that may provide for some purpose, or auditor or privileged roles."""
-    if not actor.active:
-        return False
-    roles = [rt.policy.roles[r] for r in actor.roles if r in rt.policy.roles]
-    if any(r.auditor or r.privileged for r in roles):
-        return True
-    return any(
-        Action.PROVIDE in actions
-        for (role, _purpose), actions in rt.policy.permissions.items()
-        if role in actor.roles
-    )
-
-
-def _refuse_reader(
-    rt: Runtime, actor: Actor, what: str, refs: list[str], detail: dict[str, Any]
-) -> None:
-    """Refuse, audited, a caller who may not read records."""
-    if may_read(rt, actor):
-        return
-    denied = Denied(
-        f"'{actor.name}' may not read provision records: that needs a role that provides"
-        " data to third parties, or an auditor or privileged role",
-        rule="records_not_permitted",
-    )
-    entry = Entry(actor.name, RECORDS, what, refs, [], "denied", denied.rule, detail)
-    raise refuse(rt, denied, entry)
-
-
-def _allow(
-    tx: Tx, rt: Runtime, actor: Actor, what: str, refs: list[str], detail: dict[str, Any]
-) -> None:
-    """Refuse a caller who may not read records; otherwise audit the read."""
-    _refuse_reader(rt, actor, what, refs, detail)
-    entry = Entry(actor.name, RECORDS, what, refs, [], "allowed", "granted", detail)
-    rt.audit.append(tx, entry, at=rt.now())
-
-
 def _shape(row: Any) -> dict[str, Any]:
     record = dict(zip(_NAMES, row, strict=True))
     record["categories"] = json.loads(record["categories"])
@@ -89,7 +51,8 @@ def _shape(row: Any) -> dict[str, Any]:
 def list_records(tx: Tx, rt: Runtime, *, actor: Actor, where: RecordFilter) -> list[dict[str, Any]]:
     """Provision records, newest first, by recipient, time range or subject."""
     shown = {k: v for k, v in where.__dict__.items() if v is not None and k != "limit"}
-    _allow(tx, rt, actor, "list", [where.subject] if where.subject else [], {"filter": shown})
+    refs = [where.subject] if where.subject else []
+    access.require_reader(tx, rt, actor, WHAT, refs=refs, detail={"filter": shown})
     clauses, params = ["1 = 1"], []
     for clause, value in (
         ("recipient = ?", where.recipient),
@@ -114,11 +77,14 @@ def list_records(tx: Tx, rt: Runtime, *, actor: Actor, where: RecordFilter) -> l
 def show_record(tx: Tx, rt: Runtime, *, actor: Actor, ref: str) -> dict[str, Any]:
     """One provision record with its subjects' references and the consents they rested on."""
     detail = {"provision": ref}
-    _refuse_reader(rt, actor, "show", [], detail)
+    access.refuse_unless_reader(rt, actor, WHAT, detail)
     row = tx.fetchone(f"SELECT id, {_FIELDS} FROM provisions WHERE ref = ?", (ref,))
     if row is None:
         missing = NotFound(f"there is no provision record {ref}", code="unknown_provision")
-        entry = Entry(actor.name, RECORDS, "show", [], [], "denied", "unknown_provision", detail)
+        shown = {"read": WHAT, **detail}
+        entry = Entry(
+            actor.name, access.RECORDS_PURPOSE, "read", [], [], "denied", "unknown_provision", shown
+        )
         raise refuse(rt, missing, entry)
     record = _shape(row[1:])
     subjects = tx.fetchall(
@@ -130,8 +96,7 @@ def show_record(tx: Tx, rt: Runtime, *, actor: Actor, ref: str) -> dict[str, Any
         {"ref": s[0], "consent_at": s[1], "consent_notice": s[2]} for s in subjects
     ]
     refs = [s["ref"] for s in record["subjects"]]
-    entry = Entry(actor.name, RECORDS, "show", refs, [], "allowed", "granted", detail)
-    rt.audit.append(tx, entry, at=rt.now())
+    access.record_read(tx, rt, actor, WHAT, refs=refs, detail=detail)
     return record
 
 
@@ -157,7 +122,9 @@ def purge_expired_in(tx: Tx, rt: Runtime) -> dict[str, int]:
             tx.execute(f"DELETE FROM {table} WHERE id IN ({marks})", chunk)
         counts[table] = len(due)
     if any(counts.values()):
-        entry = Entry("system", RECORDS, "purge", [], [], "done", "retention_ended", counts)
+        entry = Entry(
+            "system", access.RECORDS_PURPOSE, "purge", [], [], "done", "retention_ended", counts
+        )
         rt.audit.append(tx, entry, at=rt.now())
     return counts
 
