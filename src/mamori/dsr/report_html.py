@@ -13,16 +13,16 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from functools import cache, lru_cache
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup, escape
 
 from mamori.db.base import from_utc_text
 from mamori.errors import ValidationFailed
+from mamori.templating import environment
 
 LANGUAGES = ("ja", "en")
 TEMPLATES = Path(__file__).parent / "templates"
@@ -199,24 +199,13 @@ def render(report: Mapping[str, Any], language: str) -> str:
             f"a report is written in {' or '.join(LANGUAGES)}, not in the language asked for",
             code="language_unsupported",
         )
-    template = _environment().get_template("report.html")
+    template = environment(TEMPLATES).get_template("report.html")
     return template.render(
         r=report,
         lang=language,
         t=LABELS[language],
         zone=ZoneInfo(report["company"].get("timezone") or "Asia/Tokyo"),
         **_helpers(language),
-    )
-
-
-@cache
-def _environment() -> Environment:
-    return Environment(
-        loader=FileSystemLoader(TEMPLATES),
-        autoescape=True,
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
     )
 
 

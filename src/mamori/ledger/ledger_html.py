@@ -11,14 +11,12 @@ processing in English (GDPR) or Japanese.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from functools import cache
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
-
 from mamori.errors import ValidationFailed
 from mamori.ledger.ledger import HEADERS
+from mamori.templating import environment
 
 LANGUAGES = ("en", "ja")
 TEMPLATES = Path(__file__).parent / "templates"
@@ -77,7 +75,7 @@ ROPA_LABELS: dict[str, dict[str, str]] = {
 
 def render_ledger(ledger: Mapping[str, Any]) -> str:
     """The ledger page, headers and texts in Japanese and English."""
-    template = _environment().get_template("ledger.html")
+    template = environment(TEMPLATES).get_template("ledger.html")
     return template.render(l=ledger, headers=HEADERS)
 
 
@@ -92,16 +90,5 @@ def render_ropa(records: Mapping[str, Any], language: str = "en") -> str:
     def text(value: Mapping[str, str] | None) -> str:
         return value[language] if value else ""
 
-    template = _environment().get_template("ropa.html")
+    template = environment(TEMPLATES).get_template("ropa.html")
     return template.render(r=records, lang=language, t=ROPA_LABELS[language], text=text)
-
-
-@cache
-def _environment() -> Environment:
-    return Environment(
-        loader=FileSystemLoader(TEMPLATES),
-        autoescape=True,
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )

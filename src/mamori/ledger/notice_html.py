@@ -11,14 +11,12 @@ route sends, so the inline style is allowed without ``'unsafe-inline'``.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from functools import cache
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
-
 from mamori.errors import ValidationFailed
 from mamori.ledger.notice import LANGUAGES
+from mamori.templating import environment
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -127,16 +125,5 @@ def render(matters: Mapping[str, Any]) -> str:
         raise ValidationFailed(
             f"the notice is published in {' or '.join(LANGUAGES)}", code="language_unsupported"
         )
-    template = _environment().get_template("notice.html")
+    template = environment(TEMPLATES).get_template("notice.html")
     return template.render(m=matters, lang=lang, t=LABELS[lang])
-
-
-@cache
-def _environment() -> Environment:
-    return Environment(
-        loader=FileSystemLoader(TEMPLATES),
-        autoescape=True,
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
