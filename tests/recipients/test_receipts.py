@@ -89,6 +89,11 @@ def test_a_receipt_registers_everyone_and_writes_its_record(rt: Runtime) -> None
     assert record["keep_until"].startswith("2029-11-30T15:00")  # through 30 Nov 2029, Tokyo
     assert sorted(record["subjects"]) == sorted(got.subjects)
     assert _counts(rt) == (3, 1, 3)
+    with rt.db.transaction() as tx:
+        entry = tx.fetchone(
+            "SELECT detail FROM audit_entries WHERE action = 'write' ORDER BY seq DESC LIMIT 1"
+        )
+    assert json.loads(entry[0])["received_from"] == "event_cohost"  # where the data entered
     # Registered under the channel's purposes: readable for event registration, as given.
     with rt.db.transaction() as tx:
         view = service.read(

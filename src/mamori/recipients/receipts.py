@@ -76,7 +76,14 @@ def receive(
     lines.problems.extend(f"{lines.places[p.index]}: {p.message}" for p in prepared.problems)
     _refuse_problems(lines)
     refs = write_batch(
-        tx, rt, actor=actor, channel=spec, purpose=purpose, prepared=prepared, records=registrations
+        tx,
+        rt,
+        actor=actor,
+        channel=spec,
+        purpose=purpose,
+        prepared=prepared,
+        records=registrations,
+        received_from=provider,
     )
     categories = sorted(set[str]().union(*lines.values))
     ref = _write_record(tx, rt, actor, provider, spec, how, day, categories, refs)

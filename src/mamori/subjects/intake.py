@@ -258,8 +258,13 @@ def write_batch(
     purpose: str,
     prepared: Prepared,
     records: Sequence[Registration],
+    received_from: str | None = None,
 ) -> list[str]:
-    """Authorize and write records that ``prepare`` found valid; one audit entry."""
+    """Authorize and write records that ``prepare`` found valid; one audit entry.
+
+    ``received_from`` names the third party the records came from (a receipt),
+    so the audit entry says where the data entered.
+    """
     consented = sorted({p for r in records for p in r.consents})
     notice = notices.require_announced(tx, rt, [purpose, *consented])
     facts = _facts(prepared, records, notice)
@@ -278,6 +283,7 @@ def write_batch(
             "channel": channel.key,
             "consents": consented,
             "notice": notice,
+            **({"received_from": received_from} if received_from else {}),
         },
     )
     assert decision.grant is not None
