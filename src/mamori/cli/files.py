@@ -10,7 +10,12 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections import Counter
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
+
+from rich.console import Console
 
 from mamori.errors import ValidationFailed
 from mamori.subjects.store import REF_PATTERN
@@ -93,3 +98,21 @@ def place(temp: str, out: Path, force: bool) -> None:
 def write_private(out: Path, content: bytes, *, force: bool) -> None:
     """Write ``content`` to ``out`` with mode 0600, whole or not at all."""
     place(stage(out, content), out, force)
+
+
+SHOWN_REFUSALS = 50
+
+
+def print_refused(console: Console, refused: Sequence[Mapping[str, Any]]) -> None:
+    """Who was left out of a provision or hand-over: counts by rule, then the first few."""
+    if not refused:
+        return
+    by_rule = Counter(r["rule"] for r in refused)
+    console.print(
+        f"refused {len(refused)}: " + ", ".join(f"{k} {n}" for k, n in sorted(by_rule.items())),
+        markup=False,
+    )
+    for r in refused[:SHOWN_REFUSALS]:
+        console.print(f"  {r['ref']}  {r['rule']}  {r['message']}", soft_wrap=True, markup=False)
+    if len(refused) > SHOWN_REFUSALS:
+        console.print(f"  ... and {len(refused) - SHOWN_REFUSALS} more (--json lists them all)")

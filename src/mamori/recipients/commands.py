@@ -10,7 +10,6 @@ after the record is committed; it never replaces an existing file without
 from __future__ import annotations
 
 import os
-from collections import Counter
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -26,7 +25,7 @@ from mamori.cli.common import (
     require_actor,
     runtime,
 )
-from mamori.cli.files import check_out, place, read_refs, stage
+from mamori.cli.files import check_out, place, print_refused, read_refs, stage
 from mamori.errors import ValidationFailed
 from mamori.guard.parties import ProvisionTo
 from mamori.policy.schemas import ProvisionBasis
@@ -39,7 +38,6 @@ from mamori.subjects.store import REF_PATTERN
 app = typer.Typer(
     help="Third parties that may receive data, and provision records.", no_args_is_help=True
 )
-SHOWN_REFUSALS = 50
 
 
 @app.command("list")
@@ -241,14 +239,4 @@ def _render_provided(data: dict[str, Any]) -> None:
         f" (sha256 {record['export_digest']})",
         soft_wrap=True,
     )
-    refused = data["refused"]
-    if not refused:
-        return
-    by_rule = Counter(r["rule"] for r in refused)
-    console.print(
-        f"refused {len(refused)}: " + ", ".join(f"{k} {n}" for k, n in sorted(by_rule.items()))
-    )
-    for r in refused[:SHOWN_REFUSALS]:
-        console.print(f"  {r['ref']}  {r['rule']}  {r['message']}", soft_wrap=True, markup=False)
-    if len(refused) > SHOWN_REFUSALS:
-        console.print(f"  ... and {len(refused) - SHOWN_REFUSALS} more (--json lists them all)")
+    print_refused(console, data["refused"])

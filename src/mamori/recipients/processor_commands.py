@@ -25,7 +25,7 @@ from mamori.cli.common import (
     require_actor,
     runtime,
 )
-from mamori.cli.files import check_out, read_refs, write_private
+from mamori.cli.files import check_out, print_refused, read_refs, write_private
 from mamori.errors import ValidationFailed
 from mamori.recipients import access, processors, receipts, supervision
 from mamori.recipients.export import ExportFormat
@@ -203,10 +203,7 @@ def _render_handover(data: dict[str, Any]) -> None:
         highlight=False,
         markup=False,
     )
-    for refusal in data.get("refused", []):
-        console.print(
-            f"  refused {refusal['ref']}: {refusal['rule']}", highlight=False, markup=False
-        )
+    print_refused(console, data.get("refused", []))
     if data.get("out"):
         console.print(f"  written to {data['out']}", highlight=False, markup=False)
 
