@@ -12,7 +12,7 @@ from mamori.auth import sessions, tokens, totp
 from mamori.runtime import Runtime
 from tests.auth.support import PASSWORD, login, set_password
 from tests.conftest import Clock
-from tests.test_no_plaintext import table_bytes
+from tests.plaintext import table_bytes
 
 
 def home_bytes(rt: Runtime) -> bytes:

@@ -36,7 +36,7 @@ from tests.dsr.erasure_support import (
     subscriber,
 )
 from tests.factories import register_customer
-from tests.test_no_plaintext import _assert_absent, file_bytes, forms, table_bytes
+from tests.plaintext import assert_absent, file_bytes, forms, table_bytes
 
 # -- preview -------------------------------------------------------------------
 
@@ -152,8 +152,8 @@ def test_partial_erasure_keeps_only_what_the_duty_needs(rt: Runtime) -> None:
     leftovers = [name for name, blob in tables.items() for t in tokens if t in blob]
     assert leftovers == [], f"sealed bytes of erased values remain in {sorted(set(leftovers))}"
     gone = {v: forms(v) for v in (values[KANA], values[EMAIL], new_email)}
-    _assert_absent(gone, tables, "tables after a partial erasure")
-    _assert_absent(gone, file_bytes(rt.settings.home), "files after a partial erasure")
+    assert_absent(gone, tables, "tables after a partial erasure")
+    assert_absent(gone, file_bytes(rt.settings.home), "files after a partial erasure")
 
 
 def _try_read(rt: Runtime, ref: str, purpose: str) -> service.SubjectView | str:

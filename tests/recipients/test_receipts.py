@@ -234,9 +234,9 @@ def test_a_receipt_and_a_handover_leave_no_value_in_the_database(rt: Runtime) ->
     """Receipt, hand-over and supervision rows and their audit entries hold no value."""
     from mamori.recipients import processors
     from mamori.recipients.export import ExportFormat
-    from tests.test_no_plaintext import Written, _assert_absent, _baseline, file_bytes, table_bytes
+    from tests.plaintext import Written, assert_absent, file_bytes, stored_before, table_bytes
 
-    baseline = _baseline(rt)
+    baseline = stored_before(rt)
     people = _attendees(rt, 3)
     got = _receive(rt, csv_source=_csv(people))
     written = Written()
@@ -264,5 +264,5 @@ def test_a_receipt_and_a_handover_leave_no_value_in_the_database(rt: Runtime) ->
     assert needles
     tables = table_bytes(rt)
     assert tables["receipts"] and tables["receipt_subjects"] and tables["handovers"]
-    _assert_absent(needles, tables, "tables after a receipt and a hand-over")
-    _assert_absent(needles, file_bytes(rt.settings.home), "files after a receipt and a hand-over")
+    assert_absent(needles, tables, "tables after a receipt and a hand-over")
+    assert_absent(needles, file_bytes(rt.settings.home), "files after a receipt and a hand-over")
