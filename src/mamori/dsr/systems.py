@@ -204,6 +204,64 @@ def rotate_secret(tx: Tx, rt: Runtime, *, key: str, by: str) -> str:
     return secret
 
 
+def update(
+    tx: Tx,
+    rt: Runtime,
+    *,
+    key: str,
+    by: str,
+    url: str | None = None,
+    events: list[str] | None = None,
+    title: str | None = None,
+) -> dict[str, Any]:
+    """Move a system to a new address, or change what it hears of or its title.
+
+    Messages already queued go to the new address on their next attempt; a
+    change of events affects only events from now on.
+    """
+    changes: dict[str, Any] = {}
+    if url is not None:
+        changes["url"] = check_url(url)
+    if events is not None:
+        changes["events"] = json.dumps(check_events(events))
+    if title is not None:
+        changes["title"] = _check_title(title)
+    if not changes:
+        raise ValidationFailed(
+            "say what changes: --url, --event or --title", code="nothing_to_change"
+        )
+    sets = ", ".join(f"{column} = ?" for column in changes)
+    cursor = tx.execute(
+        f"UPDATE downstream_systems SET {sets} WHERE key = ?", (*changes.values(), key)
+    )
+    if cursor.rowcount == 0:
+        raise NotFound(f"there is no system '{key}'", code="unknown_system")
+    detail: dict[str, Any] = {"system": key, "changed": sorted(changes)}
+    if events is not None:
+        detail["events"] = json.loads(changes["events"])
+    _audit(tx, rt, by, "system_update", detail)
+    return next(s for s in list_systems(tx) if s["key"] == key)
+
+
+def requeue_dead(tx: Tx, rt: Runtime, *, key: str, by: str) -> int:
+    """Give every message a system was given up on a fresh start, due now; returns how many.
+
+    For after the system is mended: each message keeps its idempotency id, so a
+    receiver that did take one of them earlier recognises it.
+    """
+    row = tx.fetchone("SELECT id FROM downstream_systems WHERE key = ?", (key,))
+    if row is None:
+        raise NotFound(f"there is no system '{key}'", code="unknown_system")
+    cursor = tx.execute(
+        "UPDATE outbox SET dead_at = NULL, attempts = 0, next_attempt_at = ?, last_error = NULL"
+        " WHERE system_id = ? AND dead_at IS NOT NULL AND delivered_at IS NULL",
+        (_now_text(rt), row[0]),
+    )
+    count = int(cursor.rowcount or 0)
+    _audit(tx, rt, by, "system_requeue", {"system": key, "messages": count})
+    return count
+
+
 def open_secret(rt: Runtime, key: str, sealed: bytes) -> str:
     """The signing secret of system ``key``, opened for one delivery."""
     return unseal(rt, WEBHOOK_LABEL, key, sealed)

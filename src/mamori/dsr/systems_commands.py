@@ -121,6 +121,36 @@ def rotate(key: KeyArg, as_json: JsonOpt = False) -> None:
     _show_secret({"key": key, "secret": secret}, as_json)
 
 
+@app.command("update")
+@handle_errors
+def update(
+    key: KeyArg,
+    url: Annotated[str | None, typer.Option(help="The new https URL to post to.")] = None,
+    event: Annotated[
+        list[str] | None, typer.Option(help="An event it hears of; repeat for several.")
+    ] = None,
+    title: Annotated[str | None, typer.Option(help="A new title.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Move a system to a new URL, or change its events or title; queued messages follow."""
+    with runtime() as rt, rt.db.transaction() as tx:
+        row = systems.update(tx, rt, key=key, by=operator(), url=url, events=event, title=title)
+    emit(row, as_json=as_json, render=lambda d: console.print(f"updated {key}", markup=False))
+
+
+@app.command("requeue")
+@handle_errors
+def requeue(key: KeyArg, as_json: JsonOpt = False) -> None:
+    """Try again every message a system was given up on (after it is mended)."""
+    with runtime() as rt, rt.db.transaction() as tx:
+        count = systems.requeue_dead(tx, rt, key=key, by=operator())
+    emit(
+        {"key": key, "requeued": count},
+        as_json=as_json,
+        render=lambda d: console.print(f"{count} message(s) for {key} due again now"),
+    )
+
+
 @contextmanager
 def _stopped_by_signals(stop: threading.Event) -> Iterator[None]:
     """Ctrl-C or SIGTERM ends the loop after the round in progress."""
