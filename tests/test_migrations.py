@@ -23,8 +23,8 @@ REQUEST_TABLES = {
 
 
 def test_the_schema_at_head_matches_the_models(rt: Runtime) -> None:
-    assert head_revision() == "0004"
-    assert current_revision(rt.db.engine) == "0004"
+    assert head_revision() == "0005"
+    assert current_revision(rt.db.engine) == "0005"
     with rt.db.engine.connect() as conn:
         assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
 
@@ -81,5 +81,21 @@ def test_0004_goes_down_to_0003_and_up_again(rt: Runtime) -> None:
     assert "ix_subjects_erased_channel" not in indexes
     upgrade(rt.db.engine)
     assert all(rt.db.has_table(t) for t in THIRD_PARTY_TABLES)
+    with rt.db.engine.connect() as conn:
+        assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
+
+
+MEMBER_TABLES = {"member_codes", "member_sessions", "member_csrf_used"}
+
+
+def test_0005_goes_down_to_0004_and_up_again(rt: Runtime) -> None:
+    config = alembic_config()
+    with rt.db.engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0004")
+    assert current_revision(rt.db.engine) == "0004"
+    assert not any(rt.db.has_table(t) for t in MEMBER_TABLES)
+    upgrade(rt.db.engine)
+    assert all(rt.db.has_table(t) for t in MEMBER_TABLES)
     with rt.db.engine.connect() as conn:
         assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []

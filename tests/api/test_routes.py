@@ -303,6 +303,7 @@ ROUTES: dict[tuple[str, str], Route] = {
         allowed_role="privacy_officer",
     ),
     ("GET", "/processors/{processor}/supervisions"): Route(**RECORDS),
+    ("GET", "/privacy"): Route(open=True),
     ("GET", "/notice"): Route(open=True),
     ("GET", "/notice/versions"): Route(open=True),
     ("GET", "/notice/{version}"): Route(open=True),

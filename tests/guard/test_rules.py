@@ -100,9 +100,14 @@ def expected_static(
     if purpose not in p.purposes:
         return "unknown_purpose"
     may = set()
-    if "system.requests" in actor.roles and purpose.startswith("dsr."):
-        # Mamori acting for a requester: the system purposes, never to provide.
+    system_roles = {"system.requests", "system.member"}
+    if system_roles & set(actor.roles) and purpose.startswith("dsr."):
+        # Mamori acting for a requester or a signed-in member: the system purposes,
+        # never to provide.
         may |= {Action.READ, Action.WRITE, Action.EXPORT}
+    consent_based = {q.key for q in p.source.purposes if q.legal_basis is LegalBasis.CONSENT}
+    if "system.member" in actor.roles and purpose in consent_based:
+        may |= {Action.WRITE}  # a member records their own consents
     for role in p.source.roles:
         if role.key in actor.roles:
             for permission in role.permissions:

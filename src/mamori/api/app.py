@@ -20,6 +20,7 @@ import psycopg
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -33,6 +34,7 @@ from mamori.auth.ratelimit import limiter_from_env
 from mamori.auth.sealing import RATE_LIMIT_LABEL, subkey
 from mamori.config import Settings, load_settings
 from mamori.errors import MamoriError
+from mamori.portal.web import STATIC
 from mamori.runtime import Runtime
 
 log = logging.getLogger("mamori.api")
@@ -107,6 +109,7 @@ def _mount_routes(app: FastAPI) -> None:
     from mamori.ledger.notice_routes import router as notice
     from mamori.ledger.routes import router as ledger
     from mamori.policy.routes import router as policy
+    from mamori.portal.routes import router as portal
     from mamori.recipients.processor_routes import router as processors
     from mamori.recipients.routes import router as recipients
     from mamori.staff.routes import router as staff
@@ -123,11 +126,13 @@ def _mount_routes(app: FastAPI) -> None:
         processors,
         ledger,
         notice,
+        portal,
         policy,
         audit,
         staff,
     ):
         app.include_router(router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
     if os.environ.get("MAMORI_BENCH_BARE") == "1":
         from mamori.api.bench_bare import router as bare
 

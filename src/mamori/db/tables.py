@@ -15,6 +15,7 @@ from mamori.dsr.models import (
 )
 from mamori.ledger.models import LedgerReview
 from mamori.policy.models import NoticeVersion
+from mamori.portal.models import MemberCode, MemberCsrfUse, MemberSession
 from mamori.recipients.models import (
     Handover,
     PartyVersion,
@@ -41,6 +42,9 @@ __all__ = [
     "IdentityCode",
     "InstallationFact",
     "LedgerReview",
+    "MemberCode",
+    "MemberCsrfUse",
+    "MemberSession",
     "NoticeVersion",
     "OutboxMessage",
     "PartyVersion",

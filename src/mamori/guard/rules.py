@@ -19,7 +19,7 @@ from mamori.db.base import to_utc_text
 from mamori.errors import Denied
 from mamori.guard.grant import Grant, mint
 from mamori.guard.parties import Party, ProvisionTo, check_party
-from mamori.policy.compiled import CompiledPolicy, PurposeRule
+from mamori.policy.compiled import MEMBER_PREFIX, CompiledPolicy, PurposeRule
 from mamori.policy.schemas import Action, Channel, ProvisionBasis
 
 WILDCARD = "*"
@@ -183,6 +183,8 @@ def decide(
     (Art. 35(5)). Erasure and retention bind every provision.
     """
     wanted = frozenset(categories)
+    if actor.kind == "member":
+        _refuse_others(actor, subjects)
     provision = party if isinstance(party, ProvisionTo) else None
     basis = provision.basis if provision else None
     rule = _checked_request(policy, actor, purpose, action, wanted, channel, basis)
@@ -226,6 +228,15 @@ def decide(
             subjects=frozenset(allowed),
         )
     return Decision(grant, refusals)
+
+
+def _refuse_others(actor: Actor, subjects: Sequence[SubjectFacts]) -> None:
+    """A signed-in member reaches their own record and nobody else's."""
+    own = actor.name.removeprefix(MEMBER_PREFIX)
+    if any(facts.ref != own for facts in subjects):
+        raise Denied(
+            f"'{actor.name}' may see and change only their own record", rule="own_subject_only"
+        )
 
 
 def _refuse_subject(

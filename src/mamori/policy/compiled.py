@@ -29,6 +29,11 @@ from mamori.policy.system import ALL_CATEGORIES, SYSTEM_PURPOSES
 # The built-in role under which Mamori acts for a requester (a download of their
 # report, a portal request): it may use the system purposes and nothing else.
 SYSTEM_REQUESTS_ROLE = "system.requests"
+# The built-in role of a signed-in web member in the privacy center: the system
+# purposes, and recording their own consents, for their own record only (the
+# guard's rule own_subject_only).
+SYSTEM_MEMBER_ROLE = "system.member"
+MEMBER_PREFIX = "member:"
 
 
 @dataclass(frozen=True)
@@ -87,9 +92,13 @@ class CompiledPolicy:
                     actions = compiled.permissions.get(key, frozenset())
                     compiled.permissions[key] = actions | frozenset(permission.actions)
         for purpose in SYSTEM_PURPOSES:
-            compiled.permissions[(SYSTEM_REQUESTS_ROLE, purpose)] = frozenset(
-                {Action.READ, Action.WRITE, Action.EXPORT}
-            )
+            for system_role in (SYSTEM_REQUESTS_ROLE, SYSTEM_MEMBER_ROLE):
+                compiled.permissions[(system_role, purpose)] = frozenset(
+                    {Action.READ, Action.WRITE, Action.EXPORT}
+                )
+        for declared in policy.purposes:
+            if declared.legal_basis is LegalBasis.CONSENT:
+                compiled.permissions[(SYSTEM_MEMBER_ROLE, declared.key)] = frozenset({Action.WRITE})
         return compiled
 
     @cached_property

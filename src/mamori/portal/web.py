@@ -1,0 +1,76 @@
+"""Rendering a page: the language, the translated template, the headers.
+
+Each language has its own Jinja2 environment with its translations
+installed, so a page never borrows another request's language. Pages carry
+no inline script or style (the app's Content-Security-Policy allows only its
+own files), no personal value in their title or URL, and say which language
+they are in. A language chosen by the query is remembered in a cookie.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from fastapi.responses import HTMLResponse
+from jinja2 import Environment
+from starlette.requests import Request
+
+from mamori.portal import i18n
+from mamori.runtime import Runtime
+from mamori.templating import make_environment
+
+TEMPLATES = Path(__file__).with_name("templates")
+STATIC = Path(__file__).with_name("static")
+REMEMBER_S = 365 * 24 * 3600
+
+
+@cache
+def page_environment(language: str) -> Environment:
+    """One environment per language, its translations installed once."""
+    env = make_environment(TEMPLATES, extensions=["jinja2.ext.i18n"])
+    env.install_gettext_translations(i18n.translations(language), newstyle=True)  # type: ignore[attr-defined]
+    return env
+
+
+def translate(language: str, message: str) -> str:
+    """``message`` (an English message id) in ``language``, for text built in Python."""
+    return i18n.translations(language).gettext(message)
+
+
+def render(
+    request: Request,
+    rt: Runtime,
+    template: str,
+    *,
+    status: int = 200,
+    **context: Any,
+) -> HTMLResponse:
+    """``template`` in the page's language; remembers a language the query chose."""
+    language = i18n.chosen(request)
+    company = rt.policy.source.company
+    page = (
+        page_environment(language)
+        .get_template(template)
+        .render(
+            lang=language,
+            other_languages=[code for code in i18n.LANGUAGES if code != language],
+            path=request.url.path,
+            company_name=getattr(company.name, language),
+            **context,
+        )
+    )
+    response = HTMLResponse(page, status_code=status)
+    response.headers["Content-Language"] = language
+    response.headers["Vary"] = "Cookie"
+    if i18n.asked(request):
+        response.set_cookie(
+            i18n.COOKIE,
+            language,
+            max_age=REMEMBER_S,
+            httponly=True,
+            samesite="lax",
+            secure=request.url.scheme == "https",
+        )
+    return response
