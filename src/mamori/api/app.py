@@ -19,7 +19,7 @@ from typing import Any
 import psycopg
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -34,6 +34,7 @@ from mamori.auth.ratelimit import limiter_from_env
 from mamori.auth.sealing import RATE_LIMIT_LABEL, subkey
 from mamori.config import Settings, load_settings
 from mamori.errors import MamoriError
+from mamori.portal import public as portal_pages
 from mamori.portal.web import STATIC
 from mamori.runtime import Runtime
 
@@ -183,7 +184,9 @@ def _install_error_handlers(app: FastAPI) -> None:
         )
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
+    async def http_error(request: Request, error: StarletteHTTPException) -> Response:
+        if error.status_code == 404 and portal_pages.wants_page(request):
+            return portal_pages.page_for_status(request, 404)
         if error.status_code == 400:  # the body could not be parsed (not UTF-8, say)
             fields = [{"field": "body", "message": "the body is not JSON in UTF-8"}]
             detail = "the request body could not be read"
@@ -200,12 +203,20 @@ def _install_error_handlers(app: FastAPI) -> None:
         )
         return _respond(problem(error.status_code, code, detail, request_id=_request_id(request)))
 
-    async def driver_error(request: Request, error: Exception) -> JSONResponse:
+    _install_failure_handlers(app)
+
+
+def _install_failure_handlers(app: FastAPI) -> None:
+    """Failures of the storage or of the code: a problem, or a page on the privacy center."""
+
+    async def driver_error(request: Request, error: Exception) -> Response:
         # Handled inside the middleware stack, so the answer keeps its request id and headers.
         log.warning(
             "storage failure",
             extra={"request_id": _request_id(request), "code": type(error).__name__},
         )
+        if portal_pages.wants_page(request):
+            return portal_pages.page_for_status(request, 503)
         return _respond(
             problem(
                 503,
@@ -219,13 +230,15 @@ def _install_error_handlers(app: FastAPI) -> None:
         app.add_exception_handler(failure, driver_error)
 
     @app.exception_handler(Exception)
-    async def unexpected(request: Request, error: Exception) -> JSONResponse:
+    async def unexpected(request: Request, error: Exception) -> Response:
         # Driver errors (a stopped database) arrive here too; their text may quote input.
         log.error(
             "unexpected failure",
             extra={"request_id": _request_id(request), "code": type(error).__name__},
         )
         status, code = _classify(error)
+        if portal_pages.wants_page(request):
+            return portal_pages.page_for_status(request, status)
         return _respond(
             problem(
                 status, code, "the request could not be completed", request_id=_request_id(request)
