@@ -63,6 +63,7 @@ class World:
         names["request"] = names["token"] = names["receipt"] = self.made.get(template, "")
         names["provision"] = self.made.get(template, "")
         names["processor"] = "cloud_hosting"
+        names["purpose"] = "personalization"
         names["recipient"] = "partner_kanto"
         return template.format(**names)
 
@@ -304,6 +305,16 @@ ROUTES: dict[tuple[str, str], Route] = {
     ),
     ("GET", "/processors/{processor}/supervisions"): Route(**RECORDS),
     ("GET", "/privacy"): Route(open=True),
+    ("GET", "/privacy/signin"): Route(open=True),
+    ("POST", "/privacy/signin"): Route(open=True),
+    ("GET", "/privacy/signin/code"): Route(open=True),
+    ("POST", "/privacy/signin/code"): Route(open=True),
+    ("POST", "/privacy/signout"): Route(open=True),
+    ("GET", "/privacy/me"): Route(open=True),
+    ("POST", "/privacy/me/consents/{purpose}"): Route(open=True),
+    ("GET", "/privacy/me/contact"): Route(open=True),
+    ("POST", "/privacy/me/contact"): Route(open=True),
+    ("GET", "/.well-known/gpc.json"): Route(open=True),
     ("GET", "/privacy/notice"): Route(open=True),
     ("GET", "/privacy/notice/versions"): Route(open=True),
     ("GET", "/privacy/notice/{version}"): Route(open=True),
@@ -419,7 +430,10 @@ def test_no_credentials(client: TestClient, rt: Runtime, world: World) -> None:
         if key == ("POST", "/auth/login"):
             assert problem(answer, 401, "unauthenticated")["rule"] == "bad_credentials"
             assert last_entry(rt)["rule"] == "bad_credentials"
+        elif key == ("POST", "/privacy/signin"):
+            assert answer.status_code == 422  # the empty form's error page
         elif route.open:
+            # A member page without a session sends the visitor to sign-in (then 200).
             assert answer.status_code == 200, (key, answer.text)
         else:
             assert problem(answer, 401, "unauthenticated")["rule"] == "unauthenticated", key

@@ -1,0 +1,70 @@
+"""What the member pages share: the session cookie, the signed-in member, the refusal page."""
+
+from __future__ import annotations
+
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.requests import Request
+
+from mamori.db.engine import Tx
+from mamori.errors import MamoriError
+from mamori.portal import public
+from mamori.portal.member import sessions
+from mamori.portal.web import render
+from mamori.runtime import Runtime
+
+SIGNIN = "/privacy/signin"
+PENDING = "mamori_member_pending"
+PENDING_S = 15 * 60
+
+
+def secure(request: Request) -> bool:
+    return request.url.scheme == "https"
+
+
+def session_cookie(request: Request) -> str:
+    """The member cookie under either name (``__Host-`` over https, plain otherwise)."""
+    return request.cookies.get(sessions.cookie_name(True)) or request.cookies.get(
+        sessions.cookie_name(False), ""
+    )
+
+
+def signed_in(tx: Tx, rt: Runtime, request: Request) -> sessions.Member | Response:
+    """The signed-in member, or the 303 to the sign-in page (saying when a session ended)."""
+    found = sessions.live(tx, rt, session_cookie(request))
+    if isinstance(found, sessions.Member):
+        return found
+    target = SIGNIN + ("?ended=1" if found == "expired" else "")
+    return RedirectResponse(target, status_code=303)
+
+
+def set_cookie(request: Request, response: Response, name: str, value: str, age: int) -> None:
+    response.set_cookie(
+        name, value, max_age=age, httponly=True, samesite="lax", secure=secure(request), path="/"
+    )
+
+
+def refused(request: Request, rt: Runtime, error: MamoriError) -> HTMLResponse:
+    """The page for a refused step: a CSRF token, another's record, anything the guard said no to.
+
+    The message is chosen by the rule, never the error's own text (which is English).
+    """
+    rule = str(getattr(error, "rule", "") or error.code)
+    kind = "csrf" if rule.startswith("csrf_") else "refused"
+    status = 403 if kind == "csrf" or error.status == 403 else error.status
+    response = render(
+        request,
+        rt,
+        "member/refused.html",
+        status=status,
+        kind=kind,
+        rule=rule,
+        request_id=public.request_id(request),
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def no_store(response: Response) -> Response:
+    """Pages with a member's values are never kept by a cache."""
+    response.headers["Cache-Control"] = "no-store"
+    return response
