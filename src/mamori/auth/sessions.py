@@ -18,16 +18,14 @@ use is refused as a replay. CSRF refusals are audited under the account.
 
 from __future__ import annotations
 
-import base64
-import hmac
 import json
-import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from mamori.auth.sealing import CSRF_LABEL, digest, subkey
+from mamori.auth import csrf
+from mamori.auth.sealing import CSRF_LABEL, digest
 from mamori.auth.trail import record, refuse
 from mamori.db.base import from_utc_text, to_utc_text
 from mamori.db.engine import Tx
@@ -41,9 +39,6 @@ TOUCH_EVERY = timedelta(minutes=1)
 KEEP_ENDED = timedelta(hours=24)  # ended sessions still answer "expired" for a day
 PURPOSE = "auth.session"
 _MAX_COOKIE = 200
-CSRF_LIFETIME = timedelta(hours=2)
-CSRF_SKEW = timedelta(minutes=1)
-CSRF_TOKEN = re.compile(r"([A-Za-z0-9_-]{16})\.([0-9]{1,12})\.([A-Za-z0-9_-]{43})")
 
 
 @dataclass(frozen=True)
@@ -161,34 +156,22 @@ def _record(tx: Tx, rt: Runtime, handle: str, action: str, rule: str) -> None:
 
 
 # -- CSRF ---------------------------------------------------------------------
-def _mac(rt: Runtime, session_id: str, token_id: str, issued: int) -> str:
-    message = f"{session_id}|{token_id}|{issued}".encode()
-    tag = hmac.digest(subkey(rt, CSRF_LABEL), message, "sha256")
-    return base64.urlsafe_b64encode(tag).decode().rstrip("=")
-
-
 def issue_csrf(tx: Tx, rt: Runtime, *, cookie: str) -> str:
     """A fresh CSRF token for the session behind ``cookie`` (``Denied`` if it has ended)."""
-    now = rt.now()
-    session = live_session(tx, rt, cookie=cookie, now=now)
-    token_id = secrets.token_urlsafe(12)
-    issued = int(now.timestamp())
-    return f"{token_id}.{issued}.{_mac(rt, session.id, token_id, issued)}"
+    session = live_session(tx, rt, cookie=cookie, now=rt.now())
+    return csrf.issue(rt, CSRF_LABEL, session.id)
 
 
 def check_csrf(tx: Tx, rt: Runtime, *, cookie: str, token: str | None) -> None:
-    """Accept ``token`` once for the session behind ``cookie``; else ``Denied`` naming why.
-
-    Rules: ``csrf_missing``, ``csrf_invalid`` (malformed, forged or another
-    session's), ``csrf_expired`` (older than two hours), ``csrf_replayed``.
-    """
+    """Accept ``token`` once for the session behind ``cookie``; else ``Denied`` naming why
+    (the rules of ``auth.csrf.read``, and ``csrf_replayed``)."""
     now = rt.now()
     session = live_session(tx, rt, cookie=cookie, now=now)
-    checked = _read_csrf(rt, session, token, now)
+    checked = csrf.read(rt, CSRF_LABEL, session.id, token, now)
     if isinstance(checked, Denied):
         raise _refuse_csrf(rt, session.handle, checked)
     token_id, issued_at = checked
-    keep_until = min(issued_at + CSRF_LIFETIME, session.expires_at)
+    keep_until = min(issued_at + csrf.LIFETIME, session.expires_at)
     spent = tx.execute(
         "INSERT INTO csrf_used (session_id, token_id, expires_at) VALUES (?, ?, ?)"
         " ON CONFLICT (session_id, token_id) DO NOTHING",
@@ -197,28 +180,6 @@ def check_csrf(tx: Tx, rt: Runtime, *, cookie: str, token: str | None) -> None:
     if spent.rowcount != 1:
         message = "this form was sent already: reload the page to send it again"
         raise _refuse_csrf(rt, session.handle, Denied(message, rule="csrf_replayed"))
-
-
-def _read_csrf(
-    rt: Runtime, session: LiveSession, token: str | None, now: datetime
-) -> tuple[str, datetime] | Denied:
-    """The token's id and issue time if it is this session's and fresh; else the refusal."""
-    if not token:
-        return Denied("the form carries no CSRF token", rule="csrf_missing")
-    invalid = Denied("the form's CSRF token is not valid", rule="csrf_invalid")
-    match = CSRF_TOKEN.fullmatch(token)
-    if match is None:
-        return invalid
-    token_id, issued, mac = match.group(1), int(match.group(2)), match.group(3)
-    if not hmac.compare_digest(mac, _mac(rt, session.id, token_id, issued)):
-        return invalid
-    issued_at = datetime.fromtimestamp(issued, now.tzinfo)
-    if issued_at > now + CSRF_SKEW:
-        return invalid
-    if now >= issued_at + CSRF_LIFETIME:
-        message = "the form is too old: reload the page and send it again"
-        return Denied(message, rule="csrf_expired")
-    return token_id, issued_at
 
 
 def _refuse_csrf(rt: Runtime, handle: str, denied: Denied) -> Denied:

@@ -10,14 +10,13 @@ Refusals are audited under the member actor, never with a personal value.
 
 from __future__ import annotations
 
-import base64
-import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from mamori.audit.service import Entry
-from mamori.auth.sealing import digest, subkey
+from mamori.auth import csrf
+from mamori.auth.sealing import digest
 from mamori.db.base import from_utc_text, to_utc_text
 from mamori.db.engine import Tx
 from mamori.errors import Denied
@@ -29,8 +28,6 @@ from mamori.runtime import Runtime
 ABSOLUTE = timedelta(hours=12)
 IDLE = timedelta(minutes=30)
 KEEP_ENDED = timedelta(hours=24)
-CSRF_LIFETIME = timedelta(hours=2)
-CSRF_SKEW = timedelta(minutes=1)
 MEMBER_CSRF_LABEL = b"mamori/member-csrf/v1"
 PURPOSE = "auth.session"
 _MAX_COOKIE = 200
@@ -124,40 +121,23 @@ def purge(tx: Tx, *, now: datetime) -> None:
 
 
 # -- CSRF ---------------------------------------------------------------------
-def _mac(rt: Runtime, session_id: str, token_id: str, issued: int) -> str:
-    message = f"{session_id}|{token_id}|{issued}".encode()
-    tag = hmac.digest(subkey(rt, MEMBER_CSRF_LABEL), message, "sha256")
-    return base64.urlsafe_b64encode(tag).decode().rstrip("=")
-
-
 def issue_csrf(rt: Runtime, member: Member) -> str:
     """A fresh token for one form of this member's session."""
-    token_id = secrets.token_urlsafe(12)
-    issued = int(rt.now().timestamp())
-    return f"{token_id}.{issued}.{_mac(rt, member.session_id, token_id, issued)}"
+    return csrf.issue(rt, MEMBER_CSRF_LABEL, member.session_id)
 
 
 def check_csrf(tx: Tx, rt: Runtime, member: Member, token: str | None) -> None:
     """Accept ``token`` once for this session, else a ``Denied`` that is audited."""
-    now = rt.now()
-    parts = (token or "").split(".")
-    rule = "csrf_missing" if not token else "csrf_invalid"
-    if len(parts) == 3 and parts[1].isdigit() and len(parts[1]) <= 12:
-        token_id, issued = parts[0], int(parts[1])
-        good = hmac.compare_digest(parts[2], _mac(rt, member.session_id, token_id, issued))
-        issued_at = datetime.fromtimestamp(issued, now.tzinfo)
-        if good and issued_at <= now + CSRF_SKEW:
-            if now >= issued_at + CSRF_LIFETIME:
-                rule = "csrf_expired"
-            else:
-                spent = tx.execute(
-                    "INSERT INTO member_csrf_used (session_id, token_id, expires_at)"
-                    " VALUES (?, ?, ?) ON CONFLICT (session_id, token_id) DO NOTHING",
-                    (member.session_id, token_id[:32], to_utc_text(issued_at + CSRF_LIFETIME)),
-                )
-                if spent.rowcount == 1:
-                    return
-                rule = "csrf_replayed"
-    denied = Denied("the form's CSRF token was refused", rule=rule)
-    entry = Entry(member.actor.name, "auth.csrf", "csrf_check", [], [], "denied", rule)
-    raise refuse(rt, denied, entry)
+    checked = csrf.read(rt, MEMBER_CSRF_LABEL, member.session_id, token, rt.now())
+    if not isinstance(checked, Denied):
+        token_id, issued_at = checked
+        spent = tx.execute(
+            "INSERT INTO member_csrf_used (session_id, token_id, expires_at)"
+            " VALUES (?, ?, ?) ON CONFLICT (session_id, token_id) DO NOTHING",
+            (member.session_id, token_id, to_utc_text(issued_at + csrf.LIFETIME)),
+        )
+        if spent.rowcount == 1:
+            return
+        checked = Denied("this form was sent already", rule="csrf_replayed")
+    entry = Entry(member.actor.name, "auth.csrf", "csrf_check", [], [], "denied", checked.rule)
+    raise refuse(rt, Denied("the form's CSRF token was refused", rule=checked.rule), entry)
