@@ -74,7 +74,7 @@ def send(
         kwargs["content"] = kwargs.pop("data")
     for unused in ("timeout", "verify", "allow_redirects"):
         kwargs.pop(unused, None)
-    return client.request(**kwargs)
+    return client.request(**kwargs, follow_redirects=False)
 
 
 @pytest.mark.parametrize("settings", ["sqlite"], indirect=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.requests import Request
 
@@ -68,3 +70,18 @@ def no_store(response: Response) -> Response:
     """Pages with a member's values are never kept by a cache."""
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def _page(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"text/html": {}}}
+
+
+# What a member page may answer besides its page: documented, so the schema tells the truth.
+PAGE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    303: {"description": "On to the next page: sign-in, the code form, or back after a change."},
+    403: _page("The form's CSRF token was refused, or the record is not the member's."),
+    404: _page("Nothing of that name."),
+    410: _page("The sign-in code has expired."),
+    422: _page("The form has mistakes, each shown next to its field."),
+    429: _page("Too many tries; wait and try again."),
+}

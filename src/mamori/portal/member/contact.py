@@ -23,7 +23,7 @@ from mamori.db.engine import Tx
 from mamori.errors import MamoriError, ValidationFailed
 from mamori.portal import i18n
 from mamori.portal.member import gpc, holdings, sessions
-from mamori.portal.member.common import no_store, refused, signed_in
+from mamori.portal.member.common import PAGE_RESPONSES, no_store, refused, signed_in
 from mamori.portal.web import render
 from mamori.runtime import Runtime
 from mamori.subjects import changes, postal
@@ -100,7 +100,7 @@ def _open(
     return member, holdings.read_values(tx, rt, member).values
 
 
-@router.get("/privacy/me/contact", response_class=HTMLResponse)
+@router.get("/privacy/me/contact", response_class=HTMLResponse, responses=PAGE_RESPONSES)
 def contact_form(request: Request, work: WorkDep) -> Response:
     """The member's contact and address, ready to correct (member)."""
     rt = work.rt
@@ -116,7 +116,7 @@ def contact_form(request: Request, work: WorkDep) -> Response:
     return _form(request, rt, offered(rt, values), values, csrf=token, problems={})
 
 
-@router.post("/privacy/me/contact", response_class=HTMLResponse)
+@router.post("/privacy/me/contact", response_class=HTMLResponse, responses=PAGE_RESPONSES)
 async def contact_save(request: Request, work: WorkDep) -> Response:
     """Apply the corrections (CSRF-checked); field errors come back next to their fields."""
     form = await request.form()

@@ -20,7 +20,7 @@ from mamori.db.engine import Tx
 from mamori.errors import BadRequest, MamoriError
 from mamori.portal import i18n
 from mamori.portal.member import contact, gpc, holdings, sessions
-from mamori.portal.member.common import no_store, refused, signed_in
+from mamori.portal.member.common import PAGE_RESPONSES, no_store, refused, signed_in
 from mamori.portal.web import render
 from mamori.runtime import Runtime
 
@@ -29,7 +29,7 @@ router.include_router(contact.router)
 _STATES = {"on": consents.GRANTED, "off": consents.WITHDRAWN}
 
 
-@router.get("/privacy/me", response_class=HTMLResponse)
+@router.get("/privacy/me", response_class=HTMLResponse, responses=PAGE_RESPONSES)
 def my_data(request: Request, work: WorkDep, saved: str = "") -> Response:
     """What we hold about the signed-in member, and their consent switches (member)."""
     rt = work.rt
@@ -51,7 +51,9 @@ def my_data(request: Request, work: WorkDep, saved: str = "") -> Response:
     return no_store(page)
 
 
-@router.post("/privacy/me/consents/{purpose}", response_class=HTMLResponse)
+@router.post(
+    "/privacy/me/consents/{purpose}", response_class=HTMLResponse, responses=PAGE_RESPONSES
+)
 def switch_consent(
     request: Request,
     work: WorkDep,

@@ -22,6 +22,7 @@ from mamori.errors import MamoriError, ValidationFailed
 from mamori.portal import i18n
 from mamori.portal.member import me, sessions, signin
 from mamori.portal.member.common import (
+    PAGE_RESPONSES,
     PENDING,
     PENDING_S,
     no_store,
@@ -41,7 +42,7 @@ _EMAIL_MAX = 320  # longer input fails validation as a form error, not a JSON on
 _QUIET = {"ended": False, "out": False, "email": ""}
 
 
-@router.get("/privacy/signin", response_class=HTMLResponse)
+@router.get("/privacy/signin", response_class=HTMLResponse, responses=PAGE_RESPONSES)
 def signin_form(request: Request, work: WorkDep, ended: str = "", out: str = "") -> Response:
     """The e-mail form (public); says so when a session ended or the member signed out."""
     page = render(
@@ -50,7 +51,7 @@ def signin_form(request: Request, work: WorkDep, ended: str = "", out: str = "")
     return no_store(page)
 
 
-@router.post("/privacy/signin", response_class=HTMLResponse)
+@router.post("/privacy/signin", response_class=HTMLResponse, responses=PAGE_RESPONSES)
 def signin_send(request: Request, work: WorkDep, email: Annotated[str, Form()] = "") -> Response:
     """Mail a code if the address is one member's; the same next page either way (public)."""
     rt = work.rt
@@ -94,7 +95,7 @@ def signin_send(request: Request, work: WorkDep, email: Annotated[str, Form()] =
     return response
 
 
-@router.get("/privacy/signin/code", response_class=HTMLResponse)
+@router.get("/privacy/signin/code", response_class=HTMLResponse, responses=PAGE_RESPONSES)
 def code_form(request: Request, work: WorkDep) -> Response:
     """The code form, with the answer that does not tell whether a code was sent (public)."""
     if not _pending(request):
@@ -102,7 +103,7 @@ def code_form(request: Request, work: WorkDep) -> Response:
     return no_store(render(request, work.rt, "member/code.html", error=""))
 
 
-@router.post("/privacy/signin/code", response_class=HTMLResponse)
+@router.post("/privacy/signin/code", response_class=HTMLResponse, responses=PAGE_RESPONSES)
 def code_check(request: Request, work: WorkDep, code: Annotated[str, Form()] = "") -> Response:
     """A right code opens a session; a wrong one is counted and said plainly (public)."""
     rt = work.rt
@@ -131,7 +132,7 @@ def code_check(request: Request, work: WorkDep, code: Annotated[str, Form()] = "
     return response
 
 
-@router.post("/privacy/signout", response_class=HTMLResponse)
+@router.post("/privacy/signout", response_class=HTMLResponse, responses=PAGE_RESPONSES)
 def signout(request: Request, work: WorkDep, csrf: Annotated[str, Form()] = "") -> Response:
     """End the session (CSRF-checked, so another site cannot sign a member out)."""
     rt = work.rt
