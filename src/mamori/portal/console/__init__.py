@@ -1,0 +1,1 @@
+"""The staff console: the request queue, requests, look-up, audit, provisions, dashboard."""
