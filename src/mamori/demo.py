@@ -119,7 +119,8 @@ def populate(
     return refs
 
 
-def run_demo(*, home: Path, people: int, seed: int) -> None:
+def run_demo(*, home: Path, people: int, seed: int) -> str:
+    """Build and tour the demo home; returns the web member a served demo signs in as."""
     console.print(
         Panel.fit("Mamori demo: QualitySoft Corporation's privacy policy, running", style="bold")
     )
@@ -149,6 +150,7 @@ def run_demo(*, home: Path, people: int, seed: int) -> None:
         Tour(rt, refs, settings).run()
     finally:
         rt.close()
+    return refs["membership_registration"][1]
 
 
 class Tour:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Annotated
 
@@ -11,11 +10,11 @@ import typer
 from mamori.audit.commands import app as audit_app
 from mamori.auth.commands import app as tokens_app
 from mamori.cli.common import JsonOpt, console, emit, handle_errors, operator
+from mamori.cli.demo_commands import demo, demo_code
 from mamori.config import load_settings
 from mamori.consents.commands import app as consents_app
 from mamori.db.commands import app as db_app
-from mamori.demo import EXAMPLE_POLICY, run_demo
-from mamori.demo_access import make_demo_access
+from mamori.demo import EXAMPLE_POLICY
 from mamori.dsr.commands import app as requests_app
 from mamori.dsr.systems_commands import app as systems_app
 from mamori.install import initialise
@@ -35,6 +34,8 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
+app.command("demo")(demo)
+app.command("demo-code")(demo_code)
 app.add_typer(policy_app, name="policy")
 app.add_typer(staff_app, name="staff")
 app.add_typer(subjects_app, name="subjects")
@@ -98,38 +99,6 @@ def serve(
         server_header=False,
         log_config=None,
     )
-
-
-@app.command("demo")
-@handle_errors
-def demo(
-    people: Annotated[
-        int, typer.Option(min=10, max=2_000_000, help="How many synthetic people.")
-    ] = 10_000,
-    home: Annotated[Path, typer.Option(help="Where to build the demo home (replaced).")] = Path(
-        "mamori-demo"
-    ),
-    seed: Annotated[int, typer.Option(help="Seed for the synthetic population.")] = 2009,
-    serve_it: Annotated[
-        bool, typer.Option("--serve", help="Then serve the demo home over HTTP.")
-    ] = False,
-    port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
-) -> None:
-    """Build a fresh demo home with the QualitySoft policy and a synthetic population, then tour it."""
-    run_demo(home=home, people=people, seed=seed)
-    if serve_it:
-        access = make_demo_access(load_settings({"MAMORI_HOME": str(home)}))
-        base = f"http://127.0.0.1:{port}"
-        console.print(
-            f"\nserving the demo home at [bold]{base}[/] (API documentation: {base}/docs)\n"
-            f"staff sign-in: {access.handle} / {access.password}\n"
-            f"service token (privacy officer's role; shown once):\n  {access.token}\n"
-            f'try: curl -H "Authorization: Bearer $TOKEN" "{base}/subjects?purpose=purchase_fulfillment&limit=3"\n'
-            "stop with Ctrl-C",
-            soft_wrap=True,
-        )
-        os.environ["MAMORI_HOME"] = str(home.absolute())
-        serve(host="127.0.0.1", port=port, workers=1)
 
 
 def run() -> None:
