@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from mamori.dsr import inquiries
 from mamori.errors import Denied
 from mamori.guard.rules import Actor
-from mamori.policy.compiled import MEMBER_PREFIX, SYSTEM_MEMBER_ROLE
+from mamori.policy.compiled import INQUIRY_PURPOSE, MEMBER_PREFIX, SYSTEM_MEMBER_ROLE
 from mamori.policy.schemas import Action
 from mamori.runtime import Runtime
 from mamori.subjects import service
@@ -52,3 +53,17 @@ def test_a_member_may_only_use_system_purposes_and_their_consents(rt: Runtime) -
     actions = rt.policy.actions_for((SYSTEM_MEMBER_ROLE,), "email_delivery")
     assert actions == frozenset({Action.WRITE})  # recording a consent, never reading data
     assert Action.PROVIDE not in rt.policy.actions_for((SYSTEM_MEMBER_ROLE,), "dsr.disclosure")
+
+
+def test_the_centers_intake_may_only_receive_inquiries(rt: Runtime) -> None:
+    # The inquiry form's actor registers an inquirer and opens the inquiry; nothing more.
+    intake = inquiries.intake_actor("s0000000000000000")
+    assert intake.name == "center:s0000000000000000"
+    for purpose in rt.policy.purposes:
+        actions = rt.policy.actions_for(intake.roles, purpose)
+        expected = {Action.READ, Action.WRITE} if purpose == INQUIRY_PURPOSE else set()
+        assert actions == frozenset(expected), purpose
+    ref, _ = register_customer(rt)
+    with pytest.raises(Denied) as refused, rt.db.transaction() as tx:
+        service.read(tx, rt, actor=intake, ref=ref, purpose="dsr.disclosure")
+    assert refused.value.rule == "role_not_permitted"

@@ -108,6 +108,8 @@ def expected_static(
     consent_based = {q.key for q in p.source.purposes if q.legal_basis is LegalBasis.CONSENT}
     if "system.member" in actor.roles and purpose in consent_based:
         may |= {Action.WRITE}  # a member records their own consents
+    if "system.intake" in actor.roles and purpose == "inquiry_handling":
+        may |= {Action.READ, Action.WRITE}  # the center's inquiry form files an inquiry
     for role in p.source.roles:
         if role.key in actor.roles:
             for permission in role.permissions:

@@ -18,10 +18,11 @@ from typing import Any
 from mamori.db.engine import Tx
 from mamori.dsr import store as requests
 from mamori.dsr.arrival import NewRequest, create
-from mamori.dsr.states import INQUIRY_PURPOSE, Via
+from mamori.dsr.states import Via
 from mamori.dsr.workflow import calendar
 from mamori.errors import ValidationFailed
 from mamori.guard.rules import Actor
+from mamori.policy.compiled import INQUIRY_PURPOSE, INTAKE_PREFIX, SYSTEM_INTAKE_ROLE
 from mamori.policy.schemas import RequestKind
 from mamori.runtime import Runtime
 from mamori.subjects.intake import Registration, register
@@ -89,6 +90,17 @@ def check_fields(fields: Mapping[str, str | None], via: Via) -> dict[str, str]:
 class Received:
     request: requests.RequestRow
     hours: Hours
+
+
+def intake_actor(member_ref: str) -> Actor:
+    """The privacy center receiving an inquiry a signed-in member typed.
+
+    The inquirer is a new record (their words and contact details, as any
+    inquiry's), which the member's own actor may not make: the guard keeps a
+    member to their own record. This actor may only register an inquirer and
+    open the inquiry; its name ties the request to the member who filed it.
+    """
+    return Actor(f"{INTAKE_PREFIX}{member_ref}", (SYSTEM_INTAKE_ROLE,), kind="system")
 
 
 def receive(

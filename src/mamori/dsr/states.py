@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from mamori.policy.compiled import INQUIRY_PURPOSE
 from mamori.policy.schemas import RequestKind
 
 
@@ -126,7 +127,6 @@ SYSTEM_PURPOSE: dict[RequestKind, str] = {
     RequestKind.RESUMPTION_OF_PROVISION: "dsr.cessation",
 }
 INQUIRY_KINDS = frozenset({RequestKind.INQUIRY, RequestKind.COMPLAINT})
-INQUIRY_PURPOSE = "inquiry_handling"
 # Kinds about a person's own data: they need a subject and a verified identity.
 SUBJECT_KINDS = frozenset(SYSTEM_PURPOSE)
 

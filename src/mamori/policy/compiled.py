@@ -34,6 +34,14 @@ SYSTEM_REQUESTS_ROLE = "system.requests"
 # guard's rule own_subject_only).
 SYSTEM_MEMBER_ROLE = "system.member"
 MEMBER_PREFIX = "member:"
+# The purpose inquiries and complaints are received for (a person's own words
+# and contact details), and the built-in role of the privacy center's inquiry
+# form: registering an inquirer for that purpose and opening their inquiry,
+# nothing else. Its actor is named ``center:<member ref>`` for the member who
+# typed it, so the member can follow what they filed.
+INQUIRY_PURPOSE = "inquiry_handling"
+SYSTEM_INTAKE_ROLE = "system.intake"
+INTAKE_PREFIX = "center:"
 
 
 @dataclass(frozen=True)
@@ -96,6 +104,10 @@ class CompiledPolicy:
                 compiled.permissions[(system_role, purpose)] = frozenset(
                     {Action.READ, Action.WRITE, Action.EXPORT}
                 )
+        if INQUIRY_PURPOSE in compiled.purposes:
+            compiled.permissions[(SYSTEM_INTAKE_ROLE, INQUIRY_PURPOSE)] = frozenset(
+                {Action.READ, Action.WRITE}
+            )
         for declared in policy.purposes:
             if declared.legal_basis is LegalBasis.CONSENT:
                 compiled.permissions[(SYSTEM_MEMBER_ROLE, declared.key)] = frozenset({Action.WRITE})

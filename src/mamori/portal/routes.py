@@ -16,10 +16,12 @@ from mamori.policy import service
 from mamori.portal import i18n, public
 from mamori.portal.console import routes as console_routes
 from mamori.portal.member import pages as member_pages
+from mamori.portal.member import requests as member_requests
 from mamori.portal.web import render
 
 router = APIRouter(tags=["privacy center"])
 router.include_router(member_pages.router)  # sign-in, /privacy/me*, /.well-known/gpc.json
+router.include_router(member_requests.router)  # /privacy/me/requests*
 router.include_router(console_routes.router)  # /console*
 # A numbered version never changes; the notice in force changes when the next takes effect.
 FIXED = "public, max-age=86400"
