@@ -65,6 +65,7 @@ class World:
         names["processor"] = "cloud_hosting"
         names["purpose"] = "personalization"
         names["recipient"] = "partner_kanto"
+        names["step"] = "withdraw"
         return template.format(**names)
 
 
@@ -314,6 +315,17 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("POST", "/privacy/me/consents/{purpose}"): Route(open=True),
     ("GET", "/privacy/me/contact"): Route(open=True),
     ("POST", "/privacy/me/contact"): Route(open=True),
+    ("GET", "/privacy/me/requests"): Route(open=True),
+    ("POST", "/privacy/me/requests"): Route(open=True),
+    ("GET", "/privacy/me/requests/new"): Route(open=True),
+    ("GET", "/privacy/me/requests/{ref}"): Route(open=True),
+    ("GET", "/privacy/me/requests/{ref}/report"): Route(open=True),
+    ("GET", "/console/signin"): Route(open=True),
+    ("POST", "/console/signin"): Route(open=True),
+    ("POST", "/console/signout"): Route(open=True),
+    ("GET", "/console"): Route(open=True),
+    ("GET", "/console/requests/{ref}"): Route(open=True),
+    ("POST", "/console/requests/{ref}/{step}"): Route(open=True),
     ("GET", "/.well-known/gpc.json"): Route(open=True),
     ("GET", "/privacy/notice"): Route(open=True),
     ("GET", "/privacy/notice/versions"): Route(open=True),
@@ -430,7 +442,7 @@ def test_no_credentials(client: TestClient, rt: Runtime, world: World) -> None:
         if key == ("POST", "/auth/login"):
             assert problem(answer, 401, "unauthenticated")["rule"] == "bad_credentials"
             assert last_entry(rt)["rule"] == "bad_credentials"
-        elif key == ("POST", "/privacy/signin"):
+        elif key in {("POST", "/privacy/signin"), ("POST", "/console/signin")}:
             assert answer.status_code == 422  # the empty form's error page
         elif route.open:
             # A member page without a session sends the visitor to sign-in (then 200).

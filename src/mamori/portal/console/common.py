@@ -54,7 +54,7 @@ def check_csrf(tx: Tx, rt: Runtime, request: Request, token: str) -> None:
 def refused(request: Request, rt: Runtime, error: MamoriError) -> HTMLResponse:
     """The page for a refused step, chosen by its rule (the error's own text is English)."""
     rule = str(getattr(error, "rule", "") or error.code)
-    kind = "csrf" if rule.startswith("csrf_") else "refused"
+    kind = "csrf" if rule.startswith("csrf_") else _KINDS.get(error.status, "refused")
     status = 403 if kind == "csrf" else error.status
     response = render(
         request,
@@ -67,6 +67,10 @@ def refused(request: Request, rt: Runtime, error: MamoriError) -> HTMLResponse:
     )
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+# A refusal's status -> the page's wording (403 and anything else: "not allowed").
+_KINDS = {404: "missing", 409: "state", 429: "slow", 500: "failed", 503: "failed"}
 
 
 def no_store(response: Response) -> Response:
