@@ -315,6 +315,7 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("POST", "/privacy/me/consents/{purpose}"): Route(open=True),
     ("GET", "/privacy/me/contact"): Route(open=True),
     ("POST", "/privacy/me/contact"): Route(open=True),
+    ("POST", "/privacy/postal-code"): Route(open=True, body=lambda w: {"code": "100-0001"}),
     ("GET", "/privacy/me/requests"): Route(open=True),
     ("POST", "/privacy/me/requests"): Route(open=True),
     ("GET", "/privacy/me/requests/new"): Route(open=True),

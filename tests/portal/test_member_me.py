@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -15,7 +17,7 @@ from mamori.portal.member.gpc import gpc_purposes
 from mamori.portal.member.sessions import member_actor
 from mamori.runtime import Runtime
 from mamori.subjects import service
-from tests.conftest import actor
+from tests.conftest import Clock, actor
 from tests.portal.conftest import register_member
 
 EMAIL = "user.contact.email"
@@ -140,3 +142,77 @@ def test_gpc_withdraws_partner_consent_once_with_channel_gpc(
     assert made == [("partner_information", "withdrawn", "gpc")]
     plain = member_client.get("/privacy/me?lang=en")
     assert "Global Privacy Control" not in plain.text
+
+
+def test_a_language_chosen_on_a_switch_survives_its_redirect(
+    member_client: TestClient, signed: Member
+) -> None:
+    action = "/privacy/me/consents/personalization"
+    token = csrf_of(member_client.get("/privacy/me").text, action)
+    answer = member_client.post(f"{action}?lang=en", data={"state": "on", "csrf": token})
+    assert answer.url.path == "/privacy/me" and answer.headers["content-language"] == "en"
+    assert "Your choice has been saved." in answer.text
+
+
+def test_the_page_links_the_members_requests(member_client: TestClient, signed: Member) -> None:
+    page = member_client.get("/privacy/me?lang=en").text
+    links = re.findall(r'<a id="my-requests-link" href="([^"]+)">([^<]+)</a>', page)
+    assert links == [("/privacy/me/requests", "Your requests")]
+    assert page.index("my-requests-link") < page.index("<h2>")
+
+
+def test_held_since_is_the_day_in_the_companys_zone(
+    rt: Runtime, member_client: TestClient, sign_in: Callable[[str], None], clock: Clock
+) -> None:
+    # 20:30 UTC on 30 November is already 1 December in Tokyo, where the company keeps its days.
+    clock.moment = datetime(2026, 11, 30, 20, 30, tzinfo=UTC)
+    assert str(rt.policy.zone) == "Asia/Tokyo"
+    _, values = register_member(rt)
+    sign_in(values[EMAIL])
+    page = member_client.get("/privacy/me?lang=en").text
+    assert "on 2026-12-01." in page
+    cells = re.findall(r"<td>(\d{4}-\d{2}-\d{2})</td>", page)
+    assert cells and set(cells) == {"2026-12-01"}
+
+
+def test_gpc_withdraws_every_third_party_purpose_of_the_real_policy_and_nothing_else(
+    rt: Runtime, member_client: TestClient, signed: Member
+) -> None:
+    consent_based = sorted(
+        key for key, rule in rt.policy.rules.items() if rule.needs_consent and not rule.system
+    )
+    assert consent_based == [
+        "email_delivery", "event_participation", "exhibitor_introduction",
+        "partner_information", "personalization",
+    ]  # fmt: skip
+    with rt.db.transaction() as tx:
+        for purpose in consent_based:
+            consents.record(
+                tx, rt, actor=member_actor(signed[0]), ref=signed[0], purpose=purpose,
+                state="granted", channel="privacy_center",
+            )  # fmt: skip
+    member_client.get("/privacy/me", headers={"Sec-GPC": "1"})
+    by_gpc = {e.purpose: e.state for e in events(rt, signed[0]) if e.channel == "gpc"}
+    # Provision to partners (and their marketing) and introductions to exhibitors: both go to
+    # third parties. The newsletter, event invitations and personalisation are the company's own.
+    assert by_gpc == {"partner_information": "withdrawn", "exhibitor_introduction": "withdrawn"}
+    with rt.db.transaction() as tx:
+        state = consents.derive_state(
+            consents.history(
+                tx, rt, actor=actor("officer"), ref=signed[0], purpose="dsr.disclosure"
+            )
+        )
+    still = sorted(p for p, entry in state.items() if entry[0])
+    assert still == ["email_delivery", "event_participation", "personalization"]
+
+
+def test_gpc_finds_a_partner_purpose_even_without_its_flag(
+    rt: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A purpose a recipient is named for provides to third parties, whatever its flag says."""
+    rule = rt.policy.rules["partner_information"]
+    monkeypatch.setitem(
+        rt.policy.rules, "partner_information", replace(rule, third_party_provision=False)
+    )
+    assert "partner_information" in gpc_purposes(rt)
+    assert "email_delivery" not in gpc_purposes(rt)

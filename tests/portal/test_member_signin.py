@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import timedelta
 
+import pytest
 from fastapi.testclient import TestClient
 
 from mamori.runtime import Runtime
@@ -144,3 +145,61 @@ def test_a_switch_without_a_session_goes_to_sign_in(member_client: TestClient) -
         "/privacy/me/consents/personalization", data={"state": "on"}, follow_redirects=False
     )
     assert answer.status_code == 303 and answer.headers["location"] == "/privacy/signin"
+
+
+def test_a_language_chosen_on_the_form_survives_its_redirect(
+    member_client: TestClient, mailbox: Mailbox, member: tuple[str, dict[str, str]]
+) -> None:
+    address = member[1][EMAIL]
+    sent = member_client.post(
+        "/privacy/signin?lang=en", data={"email": address}, follow_redirects=False
+    )
+    assert sent.status_code == 303 and "mamori_lang=en" in sent.headers["set-cookie"]
+    page = member_client.get(sent.headers["location"])
+    assert "If that address belongs to a member, a code is on its way." in page.text
+    me = member_client.post(
+        "/privacy/signin/code?lang=ja", data={"code": code_in(mailbox, address)}
+    )
+    assert me.url.path == "/privacy/me" and me.headers["content-language"] == "ja"
+
+
+@pytest.mark.parametrize(
+    ("lang", "subject", "line"),
+    [("ja", "プライバシーセンターのサインインコード", "有効期限は 10 分です。"),
+     ("en", "Your privacy center sign-in code", "It is valid for 10 minutes.")],
+)  # fmt: skip
+def test_the_code_mail_is_in_the_language_of_the_page(
+    rt: Runtime,
+    member_client: TestClient,
+    mailbox: Mailbox,
+    member: tuple[str, dict[str, str]],
+    lang: str,
+    subject: str,
+    line: str,
+) -> None:
+    address = member[1][EMAIL]
+    member_client.post("/privacy/signin", params={"lang": lang}, data={"email": address})
+    letter = mailbox.last_to(address)
+    company = getattr(rt.policy.source.company.name, lang)
+    opening = {"ja": f"【{company}】", "en": f"[{company}] "}[lang]
+    assert str(letter["Subject"]) == opening + subject
+    body = mailbox.text(letter)
+    assert line in body and code_in(mailbox, address) in body
+    assert ("sign in" in body) == (lang == "en")
+
+
+def test_code_tries_are_limited_per_client_address(
+    member_client: TestClient, mailbox: Mailbox, member: tuple[str, dict[str, str]]
+) -> None:
+    address = member[1][EMAIL]
+    member_client.post("/privacy/signin", data={"email": address})
+    wrong = "000000" if code_in(mailbox, address) != "000000" else "111111"
+    tries = [member_client.post("/privacy/signin/code", data={"code": wrong}) for _ in range(10)]
+    assert [t.status_code for t in tries] == [422] * 10
+    member_client.post("/privacy/signin", data={"email": address})  # a fresh, right code
+    right = member_client.post("/privacy/signin/code", data={"code": code_in(mailbox, address)})
+    assert right.status_code == 429 and right.url.path == "/privacy/signin/code"
+    assert "試行回数が多すぎます" in right.text and 'aria-describedby="code-error"' in right.text
+    english = member_client.post("/privacy/signin/code?lang=en", data={"code": wrong})
+    assert english.status_code == 429 and "Too many attempts" in english.text
+    assert "mamori_member" not in member_client.cookies

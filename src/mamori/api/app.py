@@ -151,7 +151,7 @@ def _request_id(request: Request) -> str | None:
 
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(MamoriError)
-    async def mamori_error(request: Request, error: MamoriError) -> JSONResponse:
+    async def mamori_error(request: Request, error: MamoriError) -> Response:
         body = problem_for(error, _request_id(request))
         log.info(
             "refused",
@@ -162,6 +162,9 @@ def _install_error_handlers(app: FastAPI) -> None:
                 "status": body["status"],
             },
         )
+        if body["status"] >= 500 and portal_pages.wants_page(request):
+            # A person on the privacy center (say, signing in while Redis is down) reads a page.
+            return portal_pages.page_for_status(request, body["status"])
         headers = {}
         if "retry_after_s" in error.fields:
             headers["Retry-After"] = str(error.fields["retry_after_s"])

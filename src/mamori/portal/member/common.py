@@ -9,9 +9,9 @@ from starlette.requests import Request
 
 from mamori.db.engine import Tx
 from mamori.errors import MamoriError
-from mamori.portal import public
+from mamori.portal import i18n, public
 from mamori.portal.member import sessions
-from mamori.portal.web import render
+from mamori.portal.web import REMEMBER_S, render
 from mamori.runtime import Runtime
 
 SIGNIN = "/privacy/signin"
@@ -36,7 +36,20 @@ def signed_in(tx: Tx, rt: Runtime, request: Request) -> sessions.Member | Respon
     if isinstance(found, sessions.Member):
         return found
     target = SIGNIN + ("?ended=1" if found == "expired" else "")
-    return RedirectResponse(target, status_code=303)
+    return see_other(request, target)
+
+
+def see_other(request: Request, target: str) -> RedirectResponse:
+    """The 303 after a form or to sign-in, keeping a language the request's ``?lang=`` chose.
+
+    The language is remembered in its cookie on the redirect itself, so the
+    page after it is in the language of the form that was sent.
+    """
+    response = RedirectResponse(target, status_code=303)
+    language = i18n.asked(request)
+    if language:
+        set_cookie(request, response, i18n.COOKIE, language, REMEMBER_S)
+    return response
 
 
 def set_cookie(request: Request, response: Response, name: str, value: str, age: int) -> None:

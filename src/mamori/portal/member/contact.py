@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from mamori.api.deps import Work, WorkDep
@@ -23,7 +23,13 @@ from mamori.db.engine import Tx
 from mamori.errors import MamoriError, ValidationFailed
 from mamori.portal import i18n
 from mamori.portal.member import gpc, holdings, sessions
-from mamori.portal.member.common import PAGE_RESPONSES, no_store, refused, signed_in
+from mamori.portal.member.common import (
+    PAGE_RESPONSES,
+    no_store,
+    refused,
+    see_other,
+    signed_in,
+)
 from mamori.portal.web import render
 from mamori.runtime import Runtime
 from mamori.subjects import changes, postal
@@ -148,4 +154,4 @@ def _save(request: Request, work: Work, posted: dict[str, str]) -> Response:
         return refused(request, rt, error)
     if problems:
         return _form(request, rt, keys, typed, csrf=token, problems=problems, status=422)
-    return RedirectResponse("/privacy/me?saved=contact", status_code=303)
+    return see_other(request, "/privacy/me?saved=contact")

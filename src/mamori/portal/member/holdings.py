@@ -4,12 +4,14 @@ Everything is read through the guard as the member actor under
 ``dsr.disclosure`` (so each read is audited), and turned into plain rows the
 templates put in the page's language. Titles come from the policy in both
 languages; legal bases and retention units are keys the templates translate.
+Dates are days of the company's calendar (its policy's zone), not of UTC.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from mamori.consents import service as consents
@@ -47,6 +49,24 @@ def granted_state(tx: Tx, rt: Runtime, member: Member) -> dict[str, bool]:
     return {p: bool(entry[0]) for p, entry in consents.derive_state(events).items()}
 
 
+def local_date(rt: Runtime, moment: object) -> str:
+    """The day of a stored UTC time in the company's zone (``rt.policy.zone``), as YYYY-MM-DD.
+
+    A value collected at 20:00 UTC was collected the next morning in Tokyo,
+    and the member reads the day as the company keeps its calendar.
+    """
+    if isinstance(moment, datetime):
+        at = moment
+    else:
+        try:
+            at = datetime.fromisoformat(str(moment).replace("Z", "+00:00"))
+        except ValueError:
+            return str(moment)[:10]
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=UTC)
+    return at.astimezone(rt.policy.zone).date().isoformat()
+
+
 def retention(iso: str) -> list[tuple[int, str]]:
     """``P5Y`` → [(5, "years")]: numbers and units the template words."""
     match = _DURATION.fullmatch(iso)
@@ -72,7 +92,7 @@ def gather(tx: Tx, rt: Runtime, member: Member, language: str) -> Holdings:
             {
                 "category": title(policy.categories[key]) if key in policy.categories else key,
                 "value": view.values[key],
-                "since": str(collected_at)[:10],
+                "since": local_date(rt, collected_at),
                 "channel": title(policy.channels[channel]) if channel in policy.channels else "",
             }
         )
@@ -95,5 +115,5 @@ def gather(tx: Tx, rt: Runtime, member: Member, language: str) -> Holdings:
     ]
     channel = title(policy.channels[view.channel]) if view.channel in policy.channels else ""
     return Holdings(
-        view.values, rows, purposes, switches, granted, channel, str(view.created_at)[:10]
+        view.values, rows, purposes, switches, granted, channel, local_date(rt, view.created_at)
     )

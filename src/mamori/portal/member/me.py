@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 
 from mamori.api.deps import WorkDep
 from mamori.consents import service as consents
@@ -20,7 +20,13 @@ from mamori.db.engine import Tx
 from mamori.errors import BadRequest, MamoriError
 from mamori.portal import i18n
 from mamori.portal.member import contact, gpc, holdings, sessions
-from mamori.portal.member.common import PAGE_RESPONSES, no_store, refused, signed_in
+from mamori.portal.member.common import (
+    PAGE_RESPONSES,
+    no_store,
+    refused,
+    see_other,
+    signed_in,
+)
 from mamori.portal.web import render
 from mamori.runtime import Runtime
 
@@ -75,7 +81,7 @@ def switch_consent(
             _record(tx, rt, member, purpose, _STATES[state])
     except MamoriError as error:
         return refused(request, rt, error)
-    return RedirectResponse("/privacy/me?saved=consent", status_code=303)
+    return see_other(request, "/privacy/me?saved=consent")
 
 
 def _record(tx: Tx, rt: Runtime, member: sessions.Member, purpose: str, state: str) -> None:

@@ -3,10 +3,15 @@
 Sign-in answers the same whether or not the address belongs to a member: the
 visitor always goes on to the code form, a code goes out only when exactly one
 member holds the address, and the form is rate limited per client address and
-per address digest. The typed address is kept nowhere: a short-lived cookie
-carries only its keyed blind-index digest, which the code form needs to find
-the code. Each route is one unit of work; "what you hold" and its forms are in
-``me.py``.
+per address digest; the code form is limited per client address as well, so
+one client cannot try codes for many addresses. The limits fail closed: with
+their Redis out of reach, the visitor gets the "try again later" page (the
+app's error handler), never an uncounted try. The typed address is kept
+nowhere: a short-lived cookie carries only its keyed blind-index digest, which
+the code form needs to find the code. A language chosen with ``?lang=`` on a
+form is kept across its redirect (``common.see_other``). Each route is one unit
+of work; "what you hold" and its forms are in ``me.py``, the postal-code lookup
+in ``postal.py``.
 """
 
 from __future__ import annotations
@@ -14,19 +19,20 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.background import BackgroundTask
 
 from mamori.api.deps import WorkDep
 from mamori.errors import MamoriError, ValidationFailed
 from mamori.portal import i18n
-from mamori.portal.member import me, sessions, signin
+from mamori.portal.member import me, postal, sessions, signin
 from mamori.portal.member.common import (
     PAGE_RESPONSES,
     PENDING,
     PENDING_S,
     no_store,
     refused,
+    see_other,
     session_cookie,
     set_cookie,
 )
@@ -35,8 +41,10 @@ from mamori.portal.web import render
 
 router = APIRouter(tags=["privacy center"])
 router.include_router(me.router)
+router.include_router(postal.router)  # the contact form's postal-code lookup
 PER_ADDRESS = (10, 15 * 60)  # sign-in forms per client address per 15 minutes
 PER_DIGEST = (5, 15 * 60)  # codes asked for one e-mail address per 15 minutes
+CODES_PER_ADDRESS = (10, 15 * 60)  # codes tried per client address per 15 minutes
 _DIGEST_HEX = 64
 _EMAIL_MAX = 320  # longer input fails validation as a form error, not a JSON one
 _QUIET = {"ended": False, "out": False, "email": ""}
@@ -55,11 +63,7 @@ def signin_form(request: Request, work: WorkDep, ended: str = "", out: str = "")
 def signin_send(request: Request, work: WorkDep, email: Annotated[str, Form()] = "") -> Response:
     """Mail a code if the address is one member's; the same next page either way (public)."""
     rt = work.rt
-    limiter = request.app.state.limiter
-    client = request.client.host if request.client else "unknown"
-    if not limiter.hit(
-        "member-signin:" + client, limit=PER_ADDRESS[0], window_s=PER_ADDRESS[1]
-    ).allowed:
+    if not _allowed(request, "member-signin:" + _client(request), PER_ADDRESS):
         return no_store(
             render(request, rt, "member/signin.html", status=429, error="slow", **_QUIET)
         )
@@ -79,16 +83,14 @@ def signin_send(request: Request, work: WorkDep, email: Annotated[str, Form()] =
             out=False,
         )
         return no_store(page)
-    if not limiter.hit(
-        "member-digest:" + digest.hex(), limit=PER_DIGEST[0], window_s=PER_DIGEST[1]
-    ).allowed:
+    if not _allowed(request, "member-digest:" + digest.hex(), PER_DIGEST):
         return no_store(
             render(request, rt, "member/signin.html", status=429, error="slow", **_QUIET)
         )
     with work.begin() as tx:
         member = signin.member_for(tx, digest)
         letter = signin.send_code(tx, rt, member, i18n.chosen(request)) if member else None
-    response = RedirectResponse("/privacy/signin/code", status_code=303)
+    response = see_other(request, "/privacy/signin/code")
     if letter is not None:
         response.background = BackgroundTask(signin.deliver, rt, letter)
     set_cookie(request, response, PENDING, digest.hex(), PENDING_S)
@@ -99,7 +101,7 @@ def signin_send(request: Request, work: WorkDep, email: Annotated[str, Form()] =
 def code_form(request: Request, work: WorkDep) -> Response:
     """The code form, with the answer that does not tell whether a code was sent (public)."""
     if not _pending(request):
-        return RedirectResponse("/privacy/signin", status_code=303)
+        return see_other(request, "/privacy/signin")
     return no_store(render(request, work.rt, "member/code.html", error=""))
 
 
@@ -107,9 +109,11 @@ def code_form(request: Request, work: WorkDep) -> Response:
 def code_check(request: Request, work: WorkDep, code: Annotated[str, Form()] = "") -> Response:
     """A right code opens a session; a wrong one is counted and said plainly (public)."""
     rt = work.rt
+    if not _allowed(request, "member-code:" + _client(request), CODES_PER_ADDRESS):
+        return no_store(render(request, rt, "member/code.html", status=429, error="slow"))
     pending = _pending(request)
     if not pending:
-        return RedirectResponse("/privacy/signin", status_code=303)
+        return see_other(request, "/privacy/signin")
     try:
         with work.begin() as tx:
             member = signin.member_for(tx, bytes.fromhex(pending))
@@ -124,7 +128,7 @@ def code_check(request: Request, work: WorkDep, code: Annotated[str, Form()] = "
     if problem:
         page = render(request, rt, "member/code.html", status=422, error=problem)
         return no_store(page)
-    response = RedirectResponse("/privacy/me", status_code=303)
+    response = see_other(request, "/privacy/me")
     set_cookie(
         request, response, sessions.cookie_name(request.url.scheme == "https"), cookie, 12 * 3600
     )
@@ -145,7 +149,7 @@ def signout(request: Request, work: WorkDep, csrf: Annotated[str, Form()] = "") 
                 sessions.close(tx, rt, found)
     except MamoriError as error:
         return refused(request, rt, error)
-    response = RedirectResponse("/privacy/signin?out=1", status_code=303)
+    response = see_other(request, "/privacy/signin?out=1")
     for secure in (True, False):
         response.delete_cookie(sessions.cookie_name(secure), path="/")
     return response
@@ -155,6 +159,20 @@ def signout(request: Request, work: WorkDep, csrf: Annotated[str, Form()] = "") 
 def gpc_statement() -> JSONResponse:
     """The Global Privacy Control statement: this site honours the signal (public)."""
     return JSONResponse(STATEMENT, media_type="application/json")
+
+
+def _client(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def _allowed(request: Request, key: str, rule: tuple[int, int]) -> bool:
+    """Count one try of ``key``; False once it is over ``rule`` (tries, window in seconds).
+
+    Fails closed: with the shared counts out of reach the limiter raises, and
+    the visitor gets the "try again later" page rather than an uncounted try.
+    """
+    verdict = request.app.state.limiter.hit(key, limit=rule[0], window_s=rule[1])
+    return bool(verdict.allowed)
 
 
 def _pending(request: Request) -> str:

@@ -6,7 +6,8 @@ When exactly one member holds it, a six-digit code goes to the address held
 (read through the guard as that member, so the read is audited), stored as
 an HMAC bound to the subject, valid 10 minutes, 5 tries, compared in
 constant time (as ``dsr/identity.py``). Whether a member was found is never
-told to the visitor: the caller shows the same page either way.
+told to the visitor: the caller shows the same page either way. The mail's
+text is in the catalogs like a page's, in the language of the page that asked.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from mamori.dsr import mail
 from mamori.errors import Denied, Gone, MamoriError, NotFound
 from mamori.policy.schemas import Validator
 from mamori.portal.member.sessions import member_actor
+from mamori.portal.web import translate
 from mamori.runtime import Runtime
 from mamori.subjects import service, store
 from mamori.subjects.validation import lookup_key
@@ -35,18 +37,18 @@ TRIES = 5
 EMAIL = "user.contact.email"
 MEMBER_KIND = "member"
 
-_MAIL = {
-    "ja": (
-        "【{company}】プライバシーセンターのサインインコード",
-        "プライバシーセンターにサインインするためのコードは {code} です。\n"
-        "有効期限は {minutes} 分です。お心当たりのない場合は、このメールを破棄してください。\n",
-    ),
-    "en": (
-        "[{company}] Your privacy center sign-in code",
-        "Your code to sign in to the privacy center is {code}.\n"
-        "It is valid for {minutes} minutes. If you did not ask for it, ignore this mail.\n",
-    ),
-}
+
+def _(message: str) -> str:
+    """Marks an English message id for the catalogs; it is translated when a mail is made."""
+    return message
+
+
+# The code mail, in the language the member chose for the page that asked for it.
+MAIL_SUBJECT = _("[%(company)s] Your privacy center sign-in code")
+MAIL_BODY = _(
+    "Your code to sign in to the privacy center is %(code)s.\n"
+    "It is valid for %(minutes)s minutes. If you did not ask for it, ignore this mail.\n"
+)
 
 
 def address_digest(rt: Runtime, raw: str) -> bytes:
@@ -106,11 +108,15 @@ def send_code(tx: Tx, rt: Runtime, member: store.SubjectRow, language: str) -> L
         (member.id, _digest(rt, member.id, code), to_utc_text(now),
          to_utc_text(now + timedelta(minutes=MINUTES))),
     )  # fmt: skip
-    subject, body = _MAIL["en" if language == "en" else "ja"]
+    return Letter(address, *_letter_text(rt, language, code))
+
+
+def _letter_text(rt: Runtime, language: str, code: str) -> tuple[str, str]:
+    """The code mail's subject and body in ``language``, from the catalogs."""
     name = rt.policy.source.company.name
-    fields = {"company": name.en if language == "en" else name.ja, "code": code}
-    fields["minutes"] = str(MINUTES)
-    return Letter(address, subject.format(**fields), body.format(**fields))
+    fields = {"company": getattr(name, language), "code": code, "minutes": MINUTES}
+    subject = translate(language, MAIL_SUBJECT) % fields
+    return subject, translate(language, MAIL_BODY) % fields
 
 
 def check_code(tx: Tx, rt: Runtime, member: store.SubjectRow, code: str) -> None:
