@@ -210,6 +210,7 @@ def test_what_the_law_keeps_is_listed_with_its_reason_and_date() -> None:
     }
     page = page_environment("ja").get_template("member/request_new.html").render(
         lang="ja", other_languages=["en"], path=LIST + "/new", company_name="テスト",
+        language_links={"en": LIST + "/new?kind=erasure&lang=en"},
         kind="erasure", csrf="t", fields={}, problems={}, fee_yen=0,
         preview={"ends": [], "kept": [kept], "erased": ["メールアドレス"]},
     )  # fmt: skip

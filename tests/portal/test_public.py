@@ -252,3 +252,10 @@ def test_an_unexpected_error_is_a_page_with_the_request_id(rt: Runtime) -> None:
     assert "req-test-42" in response.text
     assert "山田" not in response.text and "Traceback" not in response.text
     assert Page(response.text).attr("html", "lang") == ["en"]
+
+
+def test_the_language_switch_keeps_the_pages_query(rt: Runtime) -> None:
+    app = create_app(runtime=rt)
+    with TestClient(app) as client:
+        page = client.get("/privacy/notice/versions?lang=ja&x=1")
+    assert 'href="/privacy/notice/versions?x=1&amp;lang=en"' in page.text

@@ -12,6 +12,7 @@ from __future__ import annotations
 from functools import cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment
@@ -39,6 +40,20 @@ def translate(language: str, message: str) -> str:
     return i18n.translations(language).gettext(message)
 
 
+def language_links(request: Request, language: str) -> dict[str, str]:
+    """The same page in each other language: the path and its query, with ``lang`` replaced.
+
+    Page queries hold only keys and filters (never a personal value), so
+    keeping them is safe, and a form chosen by ``?kind=`` stays chosen.
+    """
+    kept = [(k, v) for k, v in request.query_params.multi_items() if k != "lang"]
+    return {
+        code: f"{request.url.path}?{urlencode([*kept, ('lang', code)])}"
+        for code in i18n.LANGUAGES
+        if code != language
+    }
+
+
 def render(
     request: Request,
     rt: Runtime,
@@ -56,6 +71,7 @@ def render(
         .render(
             lang=language,
             other_languages=[code for code in i18n.LANGUAGES if code != language],
+            language_links=language_links(request, language),
             path=request.url.path,
             company_name=getattr(company.name, language),
             **context,
