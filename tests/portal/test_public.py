@@ -257,5 +257,5 @@ def test_an_unexpected_error_is_a_page_with_the_request_id(rt: Runtime) -> None:
 def test_the_language_switch_keeps_the_pages_query(rt: Runtime) -> None:
     app = create_app(runtime=rt)
     with TestClient(app) as client:
-        page = client.get("/privacy/notice/versions?lang=ja&x=1")
-    assert 'href="/privacy/notice/versions?x=1&amp;lang=en"' in page.text
+        page = client.get("/privacy/notice/versions?lang=ja&kind=erasure&kind=A@b&x=1")
+    assert 'href="/privacy/notice/versions?kind=erasure&amp;lang=en"' in page.text

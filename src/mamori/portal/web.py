@@ -9,6 +9,7 @@ they are in. A language chosen by the query is remembered in a cookie.
 
 from __future__ import annotations
 
+import re
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,8 @@ from mamori.templating import make_environment
 TEMPLATES = Path(__file__).with_name("templates")
 STATIC = Path(__file__).with_name("static")
 REMEMBER_S = 365 * 24 * 3600
+KEPT_QUERY = frozenset({"kind", "state", "mine", "overdue"})
+_WORD = re.compile(r"[a-z_]{1,40}")
 
 
 @cache
@@ -43,10 +46,15 @@ def translate(language: str, message: str) -> str:
 def language_links(request: Request, language: str) -> dict[str, str]:
     """The same page in each other language: the path and its query, with ``lang`` replaced.
 
-    Page queries hold only keys and filters (never a personal value), so
-    keeping them is safe, and a form chosen by ``?kind=`` stays chosen.
+    Only choices of a page's own (``?kind=``, the queue's filters) are kept,
+    and only when they look like one of its words: a link made elsewhere may
+    carry anything in its query, and a page must not echo it.
     """
-    kept = [(k, v) for k, v in request.query_params.multi_items() if k != "lang"]
+    kept = [
+        (k, v)
+        for k, v in request.query_params.multi_items()
+        if k in KEPT_QUERY and _WORD.fullmatch(v)
+    ]
     return {
         code: f"{request.url.path}?{urlencode([*kept, ('lang', code)])}"
         for code in i18n.LANGUAGES
