@@ -25,8 +25,11 @@ def site(rt: Runtime) -> Iterator[TestClient]:
 
 
 @pytest.mark.parametrize("lang", ["ja", "en"])
-def test_an_unknown_privacy_path_is_a_page_with_the_request_id(site: TestClient, lang: str) -> None:
-    answer = site.get("/privacy/nothing-here", params={"lang": lang})
+@pytest.mark.parametrize("path", ["/privacy/nothing-here", "/console/nothing-here"])
+def test_an_unknown_page_path_is_a_page_with_the_request_id(
+    site: TestClient, lang: str, path: str
+) -> None:
+    answer = site.get(path, params={"lang": lang})
     assert answer.status_code == 404
     assert answer.headers["content-type"].startswith("text/html")
     assert answer.headers["content-language"] == lang

@@ -24,6 +24,7 @@ from mamori.portal.web import render
 from mamori.runtime import Runtime
 
 PREFIX = "/privacy"
+PAGE_PREFIXES = (PREFIX, "/console")
 # Japan's supervisory authority: the one outside link of the public pages.
 PPC_URL = "https://www.ppc.go.jp/"
 ErrorKind = Literal["not_found", "no_notice", "server"]
@@ -92,9 +93,9 @@ def request_id(request: Request) -> str | None:
 
 
 def wants_page(request: Request) -> bool:
-    """Whether an error on this request should be a page: any path of the privacy center."""
+    """Whether an error on this request should be a page: the privacy center and the console."""
     path = request.url.path
-    return path == PREFIX or path.startswith(PREFIX + "/")
+    return any(path == prefix or path.startswith(prefix + "/") for prefix in PAGE_PREFIXES)
 
 
 def error_page(
