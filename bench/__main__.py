@@ -30,6 +30,7 @@ FIGURES = (
     "disclosure",
     "erasure",
     "provision",
+    "pages",
 )
 SEED = 2009
 
@@ -42,7 +43,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
         "--quick",
         action="store_true",
         help="stream_import, disclosure and erasure use 100,000 subjects instead of 1,000,000;"
-        " provision 20,000 instead of 100,000",
+        " provision 20,000 instead of 100,000; pages 5,000 people instead of 20,000",
     )
     parser.add_argument(
         "--only", choices=FIGURES, action="append", help="run only this figure (repeatable)"
