@@ -101,7 +101,8 @@ def _check_each_read_audited(rt: Runtime, member: str, expected: int) -> None:
             "SELECT COUNT(*) FROM audit_entries WHERE actor = ? AND action = 'read'",
             (f"member:{member}",),
         )
-    assert row is not None and row[0] == expected, (row, expected)
+    assert row is not None
+    assert row[0] == expected, (row[0], expected)
 
 
 def _requests(rt: Runtime, refs: list[str], seed: int) -> int:

@@ -26,7 +26,7 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 log = logging.getLogger("mamori.api")
 
 BULK_PATHS = frozenset({"/provisions", "/receipts"})
-OVERRIDABLE = frozenset({b"cache-control", b"content-security-policy"})
+OVERRIDABLE = frozenset({b"cache-control", b"content-security-policy", b"referrer-policy"})
 SECURITY_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
     (b"x-frame-options", b"DENY"),

@@ -73,6 +73,7 @@ def render(
     """``template`` in the page's language; remembers a language the query chose."""
     language = i18n.chosen(request)
     company = rt.policy.source.company
+    context.setdefault("signout_csrf", getattr(request.state, "signout_csrf", ""))
     page = (
         page_environment(language)
         .get_template(template)
@@ -87,6 +88,9 @@ def render(
     )
     response = HTMLResponse(page, status_code=status)
     response.headers["Content-Language"] = language
+    # A page's own forms must carry their Origin (under no-referrer a browser sends
+    # "null" with every POST), and no URL of ours is told to another site.
+    response.headers["Referrer-Policy"] = "same-origin"
     response.headers["Vary"] = "Cookie"
     if i18n.asked(request):
         response.set_cookie(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 
 from mamori.api.deps import SESSION_COOKIE
@@ -26,6 +27,8 @@ def test_the_form_has_the_fields_and_the_button(console_client: TestClient) -> N
     for marker in ('name="handle"', 'name="password"', 'name="totp"', 'id="signin-submit"'):
         assert marker in page.text
     assert page.headers["cache-control"] == "no-store"
+    # Under no-referrer a browser sends "Origin: null" with the form, which is refused.
+    assert page.headers["referrer-policy"] == "same-origin"
     assert "Your session has ended" in console_client.get("/console/signin?ended=1").text
 
 
@@ -159,3 +162,15 @@ def test_an_ended_session_goes_back_to_sign_in_saying_so(
     answer = staff_client.get("/console", follow_redirects=False)
     assert answer.status_code == 303 and answer.headers["location"] == "/console/signin?ended=1"
     sign_in_staff(staff_client, "officer")
+
+
+@pytest.mark.parametrize(
+    "path", ["/console/subjects", "/console/audit", "/console/provisions", "/console/dashboard"]
+)
+def test_every_console_page_carries_a_working_sign_out(staff_client: TestClient, path: str) -> None:
+    page = staff_client.get(path)
+    assert page.status_code == 200, page.text
+    token = csrf_in(page.text, "signout")
+    out = staff_client.post("/console/signout", data={"csrf": token}, follow_redirects=False)
+    assert out.status_code == 303
+    assert staff_client.get("/console", follow_redirects=False).status_code == 303
