@@ -4,7 +4,7 @@ PYTHON ?= python3
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: demo test check lint format bench clean
+.PHONY: demo test check lint format bench screenshots clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,6 +29,10 @@ format: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench $(BENCH_ARGS)
+
+# Refresh docs/screenshots/ from the browser tests (needs Chromium and a Japanese font).
+screenshots: $(STAMP)
+	MAMORI_SCREENSHOTS=1 $(BIN)/pytest -q -n 2 tests/e2e/test_screenshots.py
 
 clean:
 	rm -rf mamori-demo bench/results .pytest_cache .mypy_cache .ruff_cache
