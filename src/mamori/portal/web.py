@@ -12,10 +12,10 @@ from __future__ import annotations
 import re
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlencode
 
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from jinja2 import Environment
 from starlette.requests import Request
 
@@ -26,6 +26,7 @@ from mamori.templating import make_environment
 TEMPLATES = Path(__file__).with_name("templates")
 STATIC = Path(__file__).with_name("static")
 REMEMBER_S = 365 * 24 * 3600
+ResponseT = TypeVar("ResponseT", bound=Response)
 KEPT_QUERY = frozenset({"kind", "state", "mine", "overdue"})
 _WORD = re.compile(r"[a-z_]{1,40}")
 
@@ -102,3 +103,14 @@ def render(
             secure=request.url.scheme == "https",
         )
     return response
+
+
+def no_store(response: ResponseT) -> ResponseT:
+    """Pages with a person's values or work state are never kept by a cache."""
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def page_response(description: str) -> dict[str, Any]:
+    """An HTML answer of a page route, as its OpenAPI entry documents it."""
+    return {"description": description, "content": {"text/html": {}}}

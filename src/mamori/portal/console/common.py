@@ -21,7 +21,8 @@ from mamori.db.engine import Tx
 from mamori.errors import Denied, MamoriError
 from mamori.guard.rules import Actor
 from mamori.portal import public
-from mamori.portal.web import render
+from mamori.portal.web import no_store as no_store  # the console pages import it from here
+from mamori.portal.web import page_response, render
 from mamori.runtime import Runtime
 
 HOME = "/console"
@@ -68,30 +69,19 @@ def refused(request: Request, rt: Runtime, error: MamoriError) -> HTMLResponse:
         rule=rule,
         request_id=public.request_id(request),
     )
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return no_store(response)
 
 
 # A refusal's status -> the page's wording (403 and anything else: "not allowed").
 _KINDS = {404: "missing", 409: "state", 429: "slow", 500: "failed", 503: "failed"}
 
 
-def no_store(response: Response) -> Response:
-    """Console pages show personal values and work state: never kept by a cache."""
-    response.headers["Cache-Control"] = "no-store"
-    return response
-
-
-def _page(description: str) -> dict[str, Any]:
-    return {"description": description, "content": {"text/html": {}}}
-
-
 # What a console page may answer besides its page: documented, so the schema tells the truth.
 PAGE_RESPONSES: dict[int | str, dict[str, Any]] = {
     303: {"description": "On to the next page: sign-in, or back after a step."},
-    403: _page("The form's CSRF token was refused, or the role may not do this."),
-    404: _page("Nothing of that name."),
-    409: _page("The step does not fit the request's state."),
-    422: _page("The form has mistakes, each shown next to its field."),
-    429: _page("Too many tries; wait and try again."),
+    403: page_response("The form's CSRF token was refused, or the role may not do this."),
+    404: page_response("Nothing of that name."),
+    409: page_response("The step does not fit the request's state."),
+    422: page_response("The form has mistakes, each shown next to its field."),
+    429: page_response("Too many tries; wait and try again."),
 }

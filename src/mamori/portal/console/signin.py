@@ -67,7 +67,7 @@ def _form(request: Request, rt: Runtime, *, status: int = 200, **context: object
         "enrol": ENROL_COMMAND,
     }
     page = render(request, rt, "console/signin.html", status=status, **{**defaults, **context})
-    return no_store(page)  # type: ignore[return-value]
+    return no_store(page)
 
 
 @router.get("/console/signin", response_class=HTMLResponse, responses=PAGE_RESPONSES)

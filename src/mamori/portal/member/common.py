@@ -11,7 +11,8 @@ from mamori.db.engine import Tx
 from mamori.errors import MamoriError
 from mamori.portal import i18n, public
 from mamori.portal.member import sessions
-from mamori.portal.web import REMEMBER_S, render
+from mamori.portal.web import REMEMBER_S, page_response, render
+from mamori.portal.web import no_store as no_store  # the member pages import it from here
 from mamori.runtime import Runtime
 
 SIGNIN = "/privacy/signin"
@@ -75,26 +76,15 @@ def refused(request: Request, rt: Runtime, error: MamoriError) -> HTMLResponse:
         rule=rule,
         request_id=public.request_id(request),
     )
-    response.headers["Cache-Control"] = "no-store"
-    return response
-
-
-def no_store(response: Response) -> Response:
-    """Pages with a member's values are never kept by a cache."""
-    response.headers["Cache-Control"] = "no-store"
-    return response
-
-
-def _page(description: str) -> dict[str, Any]:
-    return {"description": description, "content": {"text/html": {}}}
+    return no_store(response)
 
 
 # What a member page may answer besides its page: documented, so the schema tells the truth.
 PAGE_RESPONSES: dict[int | str, dict[str, Any]] = {
     303: {"description": "On to the next page: sign-in, the code form, or back after a change."},
-    403: _page("The form's CSRF token was refused, or the record is not the member's."),
-    404: _page("Nothing of that name."),
-    410: _page("The sign-in code has expired."),
-    422: _page("The form has mistakes, each shown next to its field."),
-    429: _page("Too many tries; wait and try again."),
+    403: page_response("The form's CSRF token was refused, or the record is not the member's."),
+    404: page_response("Nothing of that name."),
+    410: page_response("The sign-in code has expired."),
+    422: page_response("The form has mistakes, each shown next to its field."),
+    429: page_response("Too many tries; wait and try again."),
 }
