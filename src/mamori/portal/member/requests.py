@@ -4,7 +4,8 @@ Each page is one unit of work acting as the member (``member:<ref>``), who
 reaches only requests about their own subject (``requests_view``). Filing goes
 through the request desk's own services: ``dsr.arrival.create`` with via
 ``portal`` and the signed-in session as the identity check, so the request
-starts in progress; an inquiry through ``dsr.inquiries.receive``. Every form
+starts in progress; an inquiry through ``dsr.inquiries.receive``, filed by the
+center's intake actor (``center:<ref>``), since it makes the inquirer's own record. Every form
 carries a single-use CSRF token, so a double submit records once; the same
 request filed again is linked to the open one by the desk. A disclosure
 report is built when asked, through the guard, and never stored.
