@@ -108,7 +108,11 @@ def _refuse_disabled(rt: Runtime, session: LiveSession, now: datetime) -> Denied
 
 def session_actor(tx: Tx, rt: Runtime, *, cookie: str, now: datetime) -> Actor:
     """The staff actor a session cookie stands for; ``Denied`` if it has ended."""
-    session = live_session(tx, rt, cookie=cookie, now=now)
+    return actor_of(tx, live_session(tx, rt, cookie=cookie, now=now), now)
+
+
+def actor_of(tx: Tx, session: LiveSession, now: datetime) -> Actor:
+    """The staff actor of a live session, its use noted (at most once a minute)."""
     if now - session.last_seen_at >= TOUCH_EVERY:
         tx.execute(
             "UPDATE staff_sessions SET last_seen_at = ? WHERE id = ?",
@@ -158,7 +162,11 @@ def _record(tx: Tx, rt: Runtime, handle: str, action: str, rule: str) -> None:
 # -- CSRF ---------------------------------------------------------------------
 def issue_csrf(tx: Tx, rt: Runtime, *, cookie: str) -> str:
     """A fresh CSRF token for the session behind ``cookie`` (``Denied`` if it has ended)."""
-    session = live_session(tx, rt, cookie=cookie, now=rt.now())
+    return csrf_for(rt, live_session(tx, rt, cookie=cookie, now=rt.now()))
+
+
+def csrf_for(rt: Runtime, session: LiveSession) -> str:
+    """A fresh CSRF token for a session already found live."""
     return csrf.issue(rt, CSRF_LABEL, session.id)
 
 

@@ -35,14 +35,15 @@ def cookie(request: Request) -> str:
 
 def signed_in(tx: Tx, rt: Runtime, request: Request) -> Actor | Response:
     """The signed-in staff actor, or the 303 to the sign-in page (saying when a session ended)."""
+    now = rt.now()
     try:
-        actor = sessions.session_actor(tx, rt, cookie=cookie(request), now=rt.now())
+        session = sessions.live_session(tx, rt, cookie=cookie(request), now=now)
     except Denied as denied:
         ended = denied.rule in {"session_expired", "actor_disabled"}
         return RedirectResponse(SIGNIN + ("?ended=1" if ended else ""), status_code=303)
     # Every console page carries the sign-out form in its header; render() picks this up.
-    request.state.signout_csrf = issue_csrf(tx, rt, request)
-    return actor
+    request.state.signout_csrf = sessions.csrf_for(rt, session)
+    return sessions.actor_of(tx, session, now)
 
 
 def issue_csrf(tx: Tx, rt: Runtime, request: Request) -> str:
